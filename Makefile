@@ -1,0 +1,40 @@
+# Two commands: `make book` and `make test`. Both set up .venv from constraints.txt first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PIP_VERSION := 26.3
+# Strict Sphinx: warnings are errors, nitpicky references, report every problem.
+BOOK_FLAGS := -W -n --keep-going
+
+.PHONY: help setup book test unit bench clean
+
+help:
+	@echo "make book   set up .venv and build the executed book into _build/html"
+	@echo "make test   set up .venv, run the unit tests, execute every notebook, build with -W"
+	@echo "make bench  run the benchmarks in benchmarks/ (ratios against a baseline)"
+	@echo "make clean  remove _build (keep .venv)"
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet "pip==$(PIP_VERSION)"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[book,test]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Notebooks are executed on every build (execute_notebooks: force in _config.yml).
+book: $(STAMP)
+	$(BIN)/jupyter-book build . $(BOOK_FLAGS)
+	@echo "Book built: open _build/html/index.html"
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest
+
+test: unit book
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf _build

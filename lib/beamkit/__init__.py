@@ -1,0 +1,21 @@
+"""beamkit: the library behind the executable textbook of accelerator beam physics.
+
+Modules are named for the physics:
+
+* :mod:`beamkit.matrices`: linear transfer matrices and periodic Twiss functions;
+* :mod:`beamkit.lattices`: the book's lattices, described once for MAD-X, xtrack and
+  matrices;
+* :mod:`beamkit.madx`: MAD-X sessions (cpymad) that raise :class:`MadxError`;
+* :mod:`beamkit.optics`: Twiss tables from each engine and their comparison;
+* :mod:`beamkit.tune`: tune analysis (NAFF);
+* :mod:`beamkit.tracking`: turn-by-turn tracking helpers on xtrack;
+* :mod:`beamkit.plotting`: optics along ``s`` with the magnet layout, phase space.
+
+Units are SI throughout (m, rad, eV for energies); mm and mrad appear only on plot axes.
+"""
+
+from .errors import BeamkitError, MadxError, UnstableLatticeError
+
+__version__ = "0.1.0"
+
+__all__ = ["BeamkitError", "MadxError", "UnstableLatticeError", "__version__"]

@@ -1,0 +1,457 @@
+"""Lattices of the book, described once and emitted three ways.
+
+A :class:`Lattice` is a plain description: knobs (``variables``), magnet placements
+with their strengths written as expressions of the knobs, a particle and an energy.
+From it come
+
+* :meth:`Lattice.madx_input`: MAD-X input text (a sequence and a ``beam`` command),
+* :meth:`Lattice.to_xtrack`: an :class:`xtrack.Line` built natively (not converted from
+  MAD-X), with the same knobs as deferred expressions,
+* :meth:`Lattice.transfer_matrices`: the linear matrices of :mod:`beamkit.matrices`.
+
+Because the three are built independently from one description, agreement between
+MAD-X, xtrack and the matrices is a real cross-check of each of them.
+
+References
+----------
+A. Oeftiger, *Lecture 6: Off-momentum effects, synchrotron radiation*, Oxford (2026):
+the LHC-like FODO cell.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from . import matrices as _mx
+
+__all__ = [
+    "Magnet",
+    "Lattice",
+    "Slice",
+    "lhc_fodo_cell",
+    "fodo_cell",
+    "PARTICLES",
+    "LHC_CELL_LENGTH_M",
+    "LHC_BEND_ANGLE_RAD",
+    "LHC_BEND_LENGTH_M",
+    "LHC_QUAD_LENGTH_M",
+    "LHC_K1L_PER_M",
+]
+
+#: Rest energies (eV) and charges (e) of the particles the builders know. CODATA 2018.
+PARTICLES = {
+    "proton": (938.27208816e6, 1),
+    "electron": (0.51099895000e6, -1),
+    "positron": (0.51099895000e6, 1),
+}
+
+LHC_CELL_LENGTH_M = 110.0
+#: One LHC main dipole bends by 2 pi / 1232 (1232 dipoles in the ring).
+LHC_BEND_ANGLE_RAD = 2 * math.pi / 1232
+LHC_BEND_LENGTH_M = 14.3
+LHC_QUAD_LENGTH_M = 3.3
+#: Integrated strength |k1 l| of one LHC-cell quadrupole (m^-1), from the lecture source.
+LHC_K1L_PER_M = 0.008 * 3.3
+
+_KINDS = ("quadrupole", "thin_quadrupole", "sbend", "sextupole", "marker")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_MATH = {
+    name: getattr(math, name)
+    for name in ("sin", "cos", "tan", "asin", "acos", "atan", "sqrt", "exp", "log", "pi")
+}
+
+
+@dataclass(frozen=True)
+class Magnet:
+    """One placed element.
+
+    Attributes
+    ----------
+    name : str
+        Lower-case identifier, unique in the lattice (MAD-X and xtrack use it).
+    kind : str
+        ``"quadrupole"`` (``k1``, m^-2), ``"thin_quadrupole"`` (``k1l``, m^-1),
+        ``"sbend"`` (sector bend, ``angle``, rad), ``"sextupole"`` (``k2``, m^-3) or
+        ``"marker"``.
+    at_m : float
+        Position of the element's centre along the cell (m).
+    length_m : float
+        Magnetic length (m); 0 for thin elements and markers.
+    strengths : dict
+        Strength name to a number or an expression of the lattice variables, for
+        instance ``{"k1": "k1l_f / 3.3"}``.
+    """
+
+    name: str
+    kind: str
+    at_m: float
+    length_m: float = 0.0
+    strengths: dict = field(default_factory=dict)
+
+    @property
+    def start_m(self):
+        return self.at_m - self.length_m / 2
+
+    @property
+    def end_m(self):
+        return self.at_m + self.length_m / 2
+
+
+@dataclass(frozen=True)
+class Slice:
+    """A piece of a lattice with its transfer matrix, for optics along ``s``."""
+
+    name: str
+    kind: str
+    s_start_m: float
+    s_end_m: float
+    matrix: np.ndarray
+
+
+@dataclass(frozen=True)
+class Lattice:
+    """A periodic cell (or line) described once, for MAD-X, xtrack and matrices.
+
+    Use :meth:`with_variables` to change knobs (it returns a new lattice).
+    """
+
+    name: str
+    length_m: float
+    magnets: tuple
+    variables: dict
+    particle: str = "proton"
+    energy_ev: float = 7e12
+    description: str = ""
+
+    def __post_init__(self):
+        if not _NAME.match(self.name):
+            raise ValueError(f"lattice name {self.name!r} must be lower-case letters, digits, _")
+        if self.particle not in PARTICLES:
+            raise ValueError(f"unknown particle {self.particle!r}; known: {sorted(PARTICLES)}")
+        mass_ev = PARTICLES[self.particle][0]
+        if not self.energy_ev > mass_ev:
+            raise ValueError(
+                f"total energy {self.energy_ev:g} eV must exceed the {self.particle} "
+                f"rest energy {mass_ev:g} eV"
+            )
+        names = set()
+        previous_end = 0.0
+        for mag in sorted(self.magnets, key=lambda m: m.at_m):
+            if mag.kind not in _KINDS:
+                raise ValueError(f"{mag.name}: unknown kind {mag.kind!r}; known: {_KINDS}")
+            if not _NAME.match(mag.name) or mag.name in names:
+                raise ValueError(f"magnet name {mag.name!r} is not a unique lower-case identifier")
+            names.add(mag.name)
+            if mag.length_m < 0:
+                raise ValueError(f"{mag.name}: negative length {mag.length_m} m")
+            if mag.start_m < previous_end - 1e-9:
+                raise ValueError(f"{mag.name} starts at {mag.start_m} m, inside the element before it")
+            if mag.end_m > self.length_m + 1e-9:
+                raise ValueError(f"{mag.name} ends at {mag.end_m} m, beyond the cell length {self.length_m} m")
+            previous_end = mag.end_m
+        for key in self.variables:
+            if not _NAME.match(key):
+                raise ValueError(f"variable name {key!r} must be a lower-case identifier")
+
+    # ---------------------------------------------------------------- values
+    @property
+    def mass_ev(self):
+        """Rest energy of the particle (eV)."""
+        return PARTICLES[self.particle][0]
+
+    @property
+    def charge(self):
+        """Charge of the particle in units of e."""
+        return PARTICLES[self.particle][1]
+
+    @property
+    def gamma0(self):
+        """Relativistic gamma of the reference particle."""
+        return self.energy_ev / self.mass_ev
+
+    @property
+    def beta0(self):
+        """Relativistic beta of the reference particle."""
+        return math.sqrt(1.0 - 1.0 / self.gamma0**2)
+
+    @property
+    def p0c_ev(self):
+        """Reference momentum times c (eV)."""
+        return math.sqrt(self.energy_ev**2 - self.mass_ev**2)
+
+    def with_variables(self, **values):
+        """A copy with some variables changed, e.g. ``cell.with_variables(theta=0)``."""
+        unknown = set(values) - set(self.variables)
+        if unknown:
+            raise KeyError(f"unknown lattice variables {sorted(unknown)}; known: {sorted(self.variables)}")
+        return replace(self, variables={**self.variables, **values})
+
+    def value(self, expression):
+        """Numerical value of a number or an expression of the lattice variables."""
+        if isinstance(expression, (int, float, np.floating)):
+            return float(expression)
+        env = dict(_MATH)
+        for key, val in self.variables.items():
+            env[key] = float(val)
+        try:
+            return float(eval(expression, {"__builtins__": {}}, env))  # noqa: S307
+        except NameError as exc:
+            raise ValueError(f"expression {expression!r} uses an unknown variable: {exc}") from None
+
+    def strength(self, magnet, key):
+        return self.value(magnet.strengths.get(key, 0.0))
+
+    # ---------------------------------------------------------------- MAD-X
+    def madx_input(self):
+        """MAD-X input: variables, the sequence (named ``self.name``) and ``beam``."""
+        lines = [f"! {self.description}" if self.description else f"! lattice {self.name}"]
+        for key, val in self.variables.items():
+            lines.append(f"{key} = {float(val)!r};")
+        lines.append(f"{self.name}: sequence, l = {self.length_m!r}, refer = centre;")
+        for mag in sorted(self.magnets, key=lambda m: m.at_m):
+            attrs = []
+            if mag.kind == "quadrupole":
+                attrs = [f"l = {mag.length_m!r}", f"k1 := {mag.strengths.get('k1', 0.0)}"]
+                cls = "quadrupole"
+            elif mag.kind == "thin_quadrupole":
+                attrs = [f"knl := {{0, {mag.strengths.get('k1l', 0.0)}}}"]
+                cls = "multipole"
+            elif mag.kind == "sbend":
+                attrs = [f"l = {mag.length_m!r}", f"angle := {mag.strengths.get('angle', 0.0)}"]
+                cls = "sbend"
+            elif mag.kind == "sextupole":
+                attrs = [f"l = {mag.length_m!r}", f"k2 := {mag.strengths.get('k2', 0.0)}"]
+                cls = "sextupole"
+            else:
+                cls = "marker"
+            attrs.append(f"at = {mag.at_m!r}")
+            lines.append(f"  {mag.name}: {cls}, " + ", ".join(attrs) + ";")
+        lines.append("endsequence;")
+        madx_particle = self.particle
+        lines.append(f"beam, particle = {madx_particle}, energy = {self.energy_ev / 1e9!r};")
+        return "\n".join(lines) + "\n"
+
+    # ---------------------------------------------------------------- xtrack
+    def to_xtrack(self, bend_edge_model="full"):
+        """Build the lattice as an :class:`xtrack.Line`, natively (not via MAD-X).
+
+        The variables become xtrack knobs (``line.vars``) and the strengths deferred
+        expressions of them, so ``line.vars['theta'] = 0`` switches the bends off.
+        ``bend_edge_model='full'`` reproduces MAD-X's chromatic edge terms (see the
+        notation page).
+        """
+        import xtrack as xt  # heavy import, only when needed
+
+        env = xt.Environment()
+        for key, val in self.variables.items():
+            env[key] = float(val)
+        components = []
+        for mag in sorted(self.magnets, key=lambda m: m.at_m):
+            s = mag.strengths
+            if mag.kind == "quadrupole":
+                el = env.new(mag.name, xt.Quadrupole, length=mag.length_m, k1=_xexpr(s.get("k1", 0.0)), at=mag.at_m)
+            elif mag.kind == "thin_quadrupole":
+                el = env.new(mag.name, xt.Multipole, knl=[0.0, _xexpr(s.get("k1l", 0.0))], at=mag.at_m)
+            elif mag.kind == "sbend":
+                el = env.new(
+                    mag.name, xt.Bend, length=mag.length_m, angle=_xexpr(s.get("angle", 0.0)),
+                    k0_from_h=True, at=mag.at_m,
+                )
+            elif mag.kind == "sextupole":
+                el = env.new(mag.name, xt.Sextupole, length=mag.length_m, k2=_xexpr(s.get("k2", 0.0)), at=mag.at_m)
+            else:
+                el = env.new(mag.name, xt.Marker, at=mag.at_m)
+            components.append(el)
+        line = env.new_line(name=self.name, length=self.length_m, components=components)
+        line.particle_ref = xt.Particles(mass0=self.mass_ev, q0=self.charge, energy0=self.energy_ev)
+        line.configure_bend_model(edge=bend_edge_model)
+        return line
+
+    # ---------------------------------------------------------------- matrices
+    def transfer_matrices(self, plane="x", *, thin=False, delta=0.0, max_step_m=None):
+        """Linear 3x3 matrices of the lattice in beam order, drifts included.
+
+        Parameters
+        ----------
+        plane : {"x", "y"}
+        thin : bool
+            Replace each thick quadrupole by a drift, a thin kick of the same
+            integrated strength ``k1 l`` at its centre, and a drift (MAD-X ``makethin``
+            with one slice). Bends stay thick sector bends.
+        delta : float
+            Relative momentum deviation: quadrupole and bend focusing scale as
+            ``1/(1 + delta)``.
+        max_step_m : float, optional
+            Cut every piece into slices no longer than this, for smooth optics plots.
+            Magnets are always cut into an even number of slices, so that their
+            centres (where beta peaks in a quadrupole) are slice edges.
+
+        Returns
+        -------
+        list of Slice
+        """
+        pieces = []
+        s = 0.0
+
+        def add_drift(s0, s1, name):
+            if s1 - s0 > 1e-12:
+                pieces.append((name, "drift", s0, s1, lambda ds: _mx.drift(ds)))
+
+        for i, mag in enumerate(sorted(self.magnets, key=lambda m: m.at_m)):
+            add_drift(s, mag.start_m, f"drift_{i}")
+            k = mag.kind
+            if k == "quadrupole" and thin:
+                k1l = self.strength(mag, "k1") * mag.length_m
+                add_drift(mag.start_m, mag.at_m, f"{mag.name}_in")
+                pieces.append((mag.name, "thin_quadrupole", mag.at_m, mag.at_m,
+                               lambda ds, kl=k1l: _mx.thin_quadrupole(kl, plane, delta=delta)))
+                add_drift(mag.at_m, mag.end_m, f"{mag.name}_out")
+            elif k == "quadrupole":
+                k1 = self.strength(mag, "k1")
+                pieces.append((mag.name, k, mag.start_m, mag.end_m,
+                               lambda ds, k1=k1: _mx.quadrupole(k1, ds, plane, delta=delta)))
+            elif k == "thin_quadrupole":
+                kl = self.strength(mag, "k1l")
+                pieces.append((mag.name, k, mag.at_m, mag.at_m,
+                               lambda ds, kl=kl: _mx.thin_quadrupole(kl, plane, delta=delta)))
+            elif k == "sbend":
+                h = self.strength(mag, "angle") / mag.length_m
+                pieces.append((mag.name, k, mag.start_m, mag.end_m,
+                               lambda ds, h=h: _mx.sector_bend(h * ds, ds, plane, delta=delta)))
+            elif mag.length_m > 0:  # sextupole or thick marker: linear optics of a drift
+                pieces.append((mag.name, k, mag.start_m, mag.end_m, lambda ds: _mx.drift(ds)))
+            s = mag.end_m
+        add_drift(s, self.length_m, "drift_end")
+
+        out = []
+        for name, kind, s0, s1, make in pieces:
+            if s1 == s0:
+                n = 1
+            elif kind == "drift":
+                n = 1 if max_step_m is None else max(1, math.ceil((s1 - s0) / max_step_m))
+            else:  # an even number of slices, so that the element centre is a slice edge
+                n = 2 if max_step_m is None else 2 * max(1, math.ceil((s1 - s0) / (2 * max_step_m)))
+            edges = np.linspace(s0, s1, n + 1)
+            for a, b in zip(edges[:-1], edges[1:]):
+                out.append(Slice(name, kind, float(a), float(b), make(b - a)))
+        return out
+
+    def one_turn_matrix(self, plane="x", *, thin=False, delta=0.0):
+        """3x3 matrix of the whole cell from its start, in ``(x, x', delta)``."""
+        return _mx.line_matrix(sl.matrix for sl in self.transfer_matrices(plane, thin=thin, delta=delta))
+
+
+def _xexpr(value):
+    """xtrack takes numbers as numbers and expressions as strings."""
+    return float(value) if isinstance(value, (int, float)) else str(value)
+
+
+def lhc_fodo_cell(*, bends_on=True, bend_angle_rad=LHC_BEND_ANGLE_RAD, energy_ev=7e12,
+                  sextupoles=False, k2sext1=0.0, k2sext2=0.0):
+    """The LHC-like FODO cell of the lecture source, 110 m long.
+
+    Half a focusing quadrupole (1.65 m) at each end, a defocusing quadrupole (3.3 m) in
+    the middle, ``|k1 l| = 0.008 * 3.3`` m^-1 for a full quadrupole, and six 14.3 m
+    sector bends centred at 12, 27.5, 43, 67, 82.5 and 98 m. Protons at 7 TeV total
+    energy.
+
+    Parameters
+    ----------
+    bends_on : bool
+        Sets the knob ``theta`` to ``bend_angle_rad`` (True) or 0 (False).
+    bend_angle_rad : float
+        Angle of one bend; 2 pi / 1232 as in the LHC.
+    energy_ev : float
+        Total energy of the protons (eV).
+    sextupoles : bool
+        Add the source's two 1 m chromaticity sextupoles ``sext1`` (next to the
+        focusing quadrupole, at 2.65 m) and ``sext2`` (next to the defocusing one,
+        at 57.65 m), with strengths ``k2 = k2sext1`` and ``k2sext2`` (m^-3).
+
+    Returns
+    -------
+    Lattice
+        Knobs ``k1l_f``, ``k1l_d`` (m^-1), ``theta`` (rad) and, with sextupoles,
+        ``k2sext1``, ``k2sext2``.
+    """
+    L, lq = LHC_CELL_LENGTH_M, LHC_QUAD_LENGTH_M
+    variables = {"k1l_f": LHC_K1L_PER_M, "k1l_d": -LHC_K1L_PER_M,
+                 "theta": bend_angle_rad if bends_on else 0.0}
+    mags = [
+        Magnet("qf_start", "quadrupole", lq / 4, lq / 2, {"k1": f"k1l_f / {lq!r}"}),
+        Magnet("qd", "quadrupole", L / 2, lq, {"k1": f"k1l_d / {lq!r}"}),
+        Magnet("qf_end", "quadrupole", L - lq / 4, lq / 2, {"k1": f"k1l_f / {lq!r}"}),
+    ]
+    centres = [12.0, 2 * L / 8, L / 2 - 12, L / 2 + 12, 6 * L / 8, L - 12]
+    for i, at in enumerate(centres, start=1):
+        mags.append(Magnet(f"mb{i}", "sbend", at, LHC_BEND_LENGTH_M, {"angle": "theta"}))
+    if sextupoles:
+        variables.update(k2sext1=float(k2sext1), k2sext2=float(k2sext2))
+        mags.append(Magnet("sext1", "sextupole", lq / 2 + 1, 1.0, {"k2": "k2sext1"}))
+        mags.append(Magnet("sext2", "sextupole", L / 2 + lq / 2 + 1, 1.0, {"k2": "k2sext2"}))
+    return Lattice("fodo", L, tuple(mags), variables, "proton", energy_ev,
+                   "LHC-like FODO cell (Oeftiger 2026, lecture 6)")
+
+
+def fodo_cell(length_m, focal_length_m, *, quad_length_m=0.0, bend_angle_rad=0.0,
+              bend_length_m=None, focal_length_d_m=None, particle="proton", energy_ev=7e12):
+    """A general symmetric FODO cell, starting and ending in the middle of QF.
+
+    Parameters
+    ----------
+    length_m : float
+        Cell length L (m); QF halves at both ends, QD at L/2.
+    focal_length_m : float
+        Focal length f of the whole focusing quadrupole (m), ``k1 l = 1/f``.
+    quad_length_m : float
+        Length of QD (QF has two halves of half this length). 0 gives thin
+        quadrupoles (``thin_quadrupole``, MAD-X ``multipole``).
+    bend_angle_rad : float
+        Total bending angle of the cell, shared by two sector bends centred at L/4 and
+        3L/4 (knob ``theta`` is the angle of one bend).
+    bend_length_m : float, optional
+        Length of each bend; by default half the free space of a half cell.
+    focal_length_d_m : float, optional
+        Focal length of QD (as a positive number); by default ``focal_length_m``.
+    particle, energy_ev
+        Beam particle (``"proton"``, ``"electron"``, ``"positron"``) and total energy (eV).
+
+    Returns
+    -------
+    Lattice
+        Knobs ``k1l_f``, ``k1l_d`` (m^-1) and ``theta`` (rad).
+    """
+    if length_m <= 0 or focal_length_m <= 0:
+        raise ValueError("length_m and focal_length_m must be positive")
+    fd = focal_length_m if focal_length_d_m is None else focal_length_d_m
+    if fd <= 0:
+        raise ValueError("focal_length_d_m is the magnitude of QD's focal length: give it positive")
+    lq = float(quad_length_m)
+    free_half = length_m / 2 - lq
+    if free_half <= 0:
+        raise ValueError(f"quadrupoles of {lq} m do not fit in a {length_m} m cell")
+    lb = free_half / 2 if bend_length_m is None else float(bend_length_m)
+    if bend_angle_rad and not 0 < lb < free_half:
+        raise ValueError(f"bend length {lb} m must be positive and below {free_half} m")
+    variables = {"k1l_f": 1.0 / focal_length_m, "k1l_d": -1.0 / fd, "theta": bend_angle_rad / 2}
+    if lq > 0:
+        mags = [
+            Magnet("qf_start", "quadrupole", lq / 4, lq / 2, {"k1": f"k1l_f / {lq!r}"}),
+            Magnet("qd", "quadrupole", length_m / 2, lq, {"k1": f"k1l_d / {lq!r}"}),
+            Magnet("qf_end", "quadrupole", length_m - lq / 4, lq / 2, {"k1": f"k1l_f / {lq!r}"}),
+        ]
+    else:
+        mags = [
+            Magnet("qf_start", "thin_quadrupole", 0.0, 0.0, {"k1l": "k1l_f / 2"}),
+            Magnet("qd", "thin_quadrupole", length_m / 2, 0.0, {"k1l": "k1l_d"}),
+            Magnet("qf_end", "thin_quadrupole", length_m, 0.0, {"k1l": "k1l_f / 2"}),
+        ]
+    if bend_angle_rad:
+        mags.append(Magnet("mb1", "sbend", length_m / 4, lb, {"angle": "theta"}))
+        mags.append(Magnet("mb2", "sbend", 3 * length_m / 4, lb, {"angle": "theta"}))
+    return Lattice("fodo", float(length_m), tuple(mags), variables, particle, energy_ev,
+                   f"FODO cell, L = {length_m} m, f = {focal_length_m} m")

@@ -1,0 +1,268 @@
+"""Linear transfer matrices and periodic Twiss functions.
+
+Conventions
+-----------
+Matrices act on column vectors ``(x, x', delta)`` (3x3) or ``(x, x')`` (2x2), with
+``x`` in m, ``x'`` in rad and ``delta = (p - p0)/p0``. A positive ``k1`` (in m^-2)
+focuses in the horizontal plane and defocuses in the vertical plane, as in MAD-X and
+xtrack. A line of elements ``M_1, M_2, ..., M_n`` (in beam order) has the matrix
+``M_n @ ... @ M_2 @ M_1`` (:func:`line_matrix`).
+
+For a vertical plane the dispersion column of a bend is zero (the bends here are
+horizontal), so every function returns the same 3x3 shape for either plane.
+
+References
+----------
+K. Wille, *The Physics of Particle Accelerators*, Oxford University Press (2000), ch. 3.
+S. Y. Lee, *Accelerator Physics*, 4th ed., World Scientific (2019), ch. 2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import UnstableLatticeError
+
+__all__ = [
+    "drift",
+    "quadrupole",
+    "thin_quadrupole",
+    "sector_bend",
+    "line_matrix",
+    "PeriodicTwiss",
+    "periodic_twiss",
+    "propagate_twiss",
+    "is_symplectic",
+]
+
+
+def _check_plane(plane):
+    if plane not in ("x", "y"):
+        raise ValueError(f"plane must be 'x' or 'y', got {plane!r}")
+
+
+def _embed(m2, dispersion=(0.0, 0.0), dim=3):
+    if dim == 2:
+        return np.asarray(m2, dtype=float)
+    if dim != 3:
+        raise ValueError(f"dim must be 2 or 3, got {dim!r}")
+    m = np.eye(3)
+    m[:2, :2] = m2
+    m[0, 2], m[1, 2] = dispersion
+    return m
+
+
+def drift(length_m, dim=3):
+    """Transfer matrix of a field-free drift of length ``length_m`` (m)."""
+    return _embed([[1.0, length_m], [0.0, 1.0]], dim=dim)
+
+
+def _focusing_block(k_per_m2, length_m):
+    """2x2 matrix of x'' = -k x over a length; k may be of either sign or zero."""
+    if k_per_m2 > 0:
+        w = np.sqrt(k_per_m2)
+        c, s = np.cos(w * length_m), np.sin(w * length_m)
+        return np.array([[c, s / w], [-w * s, c]])
+    if k_per_m2 < 0:
+        w = np.sqrt(-k_per_m2)
+        c, s = np.cosh(w * length_m), np.sinh(w * length_m)
+        return np.array([[c, s / w], [w * s, c]])
+    return np.array([[1.0, length_m], [0.0, 1.0]])
+
+
+def quadrupole(k1_per_m2, length_m, plane="x", dim=3, delta=0.0):
+    """Thick quadrupole of normalised gradient ``k1_per_m2`` (m^-2) and length (m).
+
+    ``k1 > 0`` focuses in ``x`` and defocuses in ``y``. An off-momentum particle sees
+    ``k1 / (1 + delta)`` (its magnetic rigidity is larger), which is how the natural
+    chromaticity arises.
+    """
+    _check_plane(plane)
+    k = k1_per_m2 / (1.0 + delta)
+    k = k if plane == "x" else -k
+    return _embed(_focusing_block(k, length_m), dim=dim)
+
+
+def thin_quadrupole(k1l_per_m, plane="x", dim=3, delta=0.0):
+    """Thin quadrupole of integrated strength ``k1l_per_m`` = 1/f (m^-1).
+
+    ``x' -> x' - k1l x`` in the horizontal plane, ``y' -> y' + k1l y`` in the vertical.
+    """
+    _check_plane(plane)
+    kl = k1l_per_m / (1.0 + delta)
+    kl = kl if plane == "x" else -kl
+    return _embed([[1.0, 0.0], [-kl, 1.0]], dim=dim)
+
+
+def sector_bend(angle_rad, length_m, plane="x", dim=3, delta=0.0):
+    """Sector dipole (no edge angles, no gradient) bending by ``angle_rad`` over ``length_m``.
+
+    Horizontally it focuses weakly with ``K = h^2`` (``h = angle/length``) and creates
+    dispersion: ``M13 = rho (1 - cos theta)``, ``M23 = sin theta``. Vertically it is a
+    drift. For ``delta != 0`` the focusing ``h^2`` is scaled by ``1/(1 + delta)``, as
+    for a quadrupole (the linear chromatic part of the bend).
+    """
+    _check_plane(plane)
+    if length_m <= 0:
+        raise ValueError(f"a sector bend needs a positive length, got {length_m!r} m")
+    if plane == "y" or angle_rad == 0:
+        return drift(length_m, dim=dim)
+    h = angle_rad / length_m
+    k = h * h / (1.0 + delta)
+    m2 = _focusing_block(k, length_m)
+    w = np.sqrt(k)
+    # Dispersion: particular solution of x'' + k x = h (the driving term per unit delta).
+    d = h * (1.0 - np.cos(w * length_m)) / k
+    dp = h * np.sin(w * length_m) / w
+    return _embed(m2, dispersion=(d, dp), dim=dim)
+
+
+def line_matrix(matrices):
+    """Product of transfer matrices given in beam order: ``M_n @ ... @ M_1``."""
+    matrices = list(matrices)
+    if not matrices:
+        raise ValueError("line_matrix needs at least one matrix")
+    out = np.eye(np.shape(matrices[0])[0])
+    for m in matrices:
+        out = np.asarray(m, dtype=float) @ out
+    return out
+
+
+def is_symplectic(matrix, atol=1e-12):
+    """True when the 2x2 betatron block satisfies ``M^T S M = S`` within ``atol``."""
+    m = np.asarray(matrix, dtype=float)[:2, :2]
+    s = np.array([[0.0, 1.0], [-1.0, 0.0]])
+    return bool(np.allclose(m.T @ s @ m, s, atol=atol, rtol=0))
+
+
+@dataclass(frozen=True)
+class PeriodicTwiss:
+    """Periodic (matched) optics of one period at its entrance.
+
+    Attributes
+    ----------
+    beta_m, alpha, gamma_per_m : float
+        Twiss functions (m, 1, 1/m).
+    tune : float
+        Fractional phase advance per period, ``mu / (2 pi)`` in [0, 1).
+    mu_rad : float
+        Phase advance per period in [0, 2 pi) (rad).
+    dispersion_m, dispersion_prime : float
+        Periodic dispersion D (m) and D' (rad) for a 3x3 matrix; ``nan`` for 2x2.
+    """
+
+    beta_m: float
+    alpha: float
+    gamma_per_m: float
+    tune: float
+    mu_rad: float
+    dispersion_m: float = float("nan")
+    dispersion_prime: float = float("nan")
+
+
+def periodic_twiss(matrix, plane=None):
+    """Periodic Twiss functions from a one-period transfer matrix.
+
+    Parameters
+    ----------
+    matrix : array_like, shape (2, 2) or (3, 3)
+        One-period matrix in ``(x, x')`` or ``(x, x', delta)``.
+    plane : str, optional
+        Only used to name the plane in error messages.
+
+    Returns
+    -------
+    PeriodicTwiss
+
+    Raises
+    ------
+    UnstableLatticeError
+        When ``|trace| >= 2`` for the 2x2 block (no real phase advance).
+
+    Notes
+    -----
+    With ``M = I cos(mu) + J sin(mu)``, ``J = [[alpha, beta], [-gamma, -alpha]]``:
+    ``cos(mu) = trace/2``; the sign of ``sin(mu)`` is that of ``M12`` so that
+    ``beta > 0``. The periodic dispersion solves ``(I - M2) (D, D') = (M13, M23)``.
+    """
+    m = np.asarray(matrix, dtype=float)
+    if m.shape not in ((2, 2), (3, 3)):
+        raise ValueError(f"periodic_twiss needs a 2x2 or 3x3 matrix, got shape {m.shape}")
+    if not np.all(np.isfinite(m)):
+        raise ValueError("periodic_twiss got a matrix with NaN or inf entries")
+    trace = m[0, 0] + m[1, 1]
+    if not abs(trace) < 2.0:
+        raise UnstableLatticeError(trace, plane)
+    cos_mu = trace / 2.0
+    sin_mu = np.sign(m[0, 1]) * np.sqrt(1.0 - cos_mu**2)
+    beta = m[0, 1] / sin_mu
+    alpha = (m[0, 0] - m[1, 1]) / (2.0 * sin_mu)
+    gamma = -m[1, 0] / sin_mu
+    mu = np.arctan2(sin_mu, cos_mu) % (2 * np.pi)
+    disp = dispp = float("nan")
+    if m.shape == (3, 3):
+        a = np.eye(2) - m[:2, :2]
+        disp, dispp = np.linalg.solve(a, m[:2, 2])
+    return PeriodicTwiss(
+        beta_m=float(beta),
+        alpha=float(alpha),
+        gamma_per_m=float(gamma),
+        tune=float(mu / (2 * np.pi)),
+        mu_rad=float(mu),
+        dispersion_m=float(disp),
+        dispersion_prime=float(dispp),
+    )
+
+
+def propagate_twiss(matrices, twiss0):
+    """Carry Twiss functions and dispersion through a list of matrices.
+
+    Parameters
+    ----------
+    matrices : sequence of (3, 3) arrays
+        In beam order; for smooth curves, slice elements finely.
+    twiss0 : PeriodicTwiss
+        Optics at the entrance (``dispersion_m`` may be nan for a 2x2 start).
+
+    Returns
+    -------
+    dict of numpy arrays
+        ``beta_m``, ``alpha``, ``mu_rad`` (accumulated phase), ``dispersion_m`` and
+        ``dispersion_prime`` at the entrance and after every matrix (length n + 1).
+
+    Notes
+    -----
+    ``beta1 = C^2 beta0 - 2 C S alpha0 + S^2 gamma0``,
+    ``alpha1 = -C C' beta0 + (C S' + S C') alpha0 - S S' gamma0`` and the phase
+    advance ``atan2(S, C beta0 - S alpha0)`` for ``M = [[C, S], [C', S']]``.
+    """
+    n = len(matrices)
+    beta = np.empty(n + 1)
+    alpha = np.empty(n + 1)
+    mu = np.empty(n + 1)
+    disp = np.empty(n + 1)
+    dispp = np.empty(n + 1)
+    b, a, g = twiss0.beta_m, twiss0.alpha, twiss0.gamma_per_m
+    d = 0.0 if np.isnan(twiss0.dispersion_m) else twiss0.dispersion_m
+    dp = 0.0 if np.isnan(twiss0.dispersion_prime) else twiss0.dispersion_prime
+    beta[0], alpha[0], mu[0], disp[0], dispp[0] = b, a, 0.0, d, dp
+    phase = 0.0
+    for i, m in enumerate(matrices, start=1):
+        m = np.asarray(m, dtype=float)
+        c, s, cp, sp = m[0, 0], m[0, 1], m[1, 0], m[1, 1]
+        phase += np.arctan2(s, c * b - s * a)
+        b_new = c * c * b - 2 * c * s * a + s * s * g
+        a_new = -c * cp * b + (c * sp + s * cp) * a - s * sp * g
+        b, a = b_new, a_new
+        g = (1.0 + a * a) / b
+        d, dp = (m[:2, :2] @ np.array([d, dp]) + (m[:2, 2] if m.shape[0] == 3 else 0.0))
+        beta[i], alpha[i], mu[i], disp[i], dispp[i] = b, a, phase, d, dp
+    return {
+        "beta_m": beta,
+        "alpha": alpha,
+        "mu_rad": mu,
+        "dispersion_m": disp,
+        "dispersion_prime": dispp,
+    }

@@ -1,0 +1,135 @@
+"""Plots for the book: optics along ``s`` under the magnet layout, and phase space.
+
+Inside beamkit everything is SI; these functions put mm and mrad on axes where the
+numbers are small, and always label axes with units.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["draw_layout", "plot_twiss", "plot_phase_space", "twiss_ellipse"]
+
+_COLOURS = {"quadrupole": "tab:red", "thin_quadrupole": "tab:red", "sbend": "tab:blue",
+            "sextupole": "tab:green", "marker": "0.5"}
+
+
+def draw_layout(ax, lattice):
+    """Draw the magnets of a :class:`beamkit.lattices.Lattice` as boxes on ``ax``.
+
+    Bends are centred boxes; quadrupoles sit above the axis when they focus
+    horizontally (``k1 > 0``) and below when they defocus; sextupoles are small boxes
+    above or below by the sign of ``k2``.
+    """
+    from matplotlib.patches import Rectangle
+
+    ax.axhline(0, color="k", lw=0.8)
+    for mag in lattice.magnets:
+        colour = _COLOURS.get(mag.kind, "0.5")
+        if mag.kind in ("quadrupole", "thin_quadrupole"):
+            key = "k1" if mag.kind == "quadrupole" else "k1l"
+            sign = np.sign(lattice.strength(mag, key)) or 1.0
+            width = mag.length_m if mag.length_m > 0 else 0.004 * lattice.length_m
+            ax.add_patch(Rectangle((mag.at_m - width / 2, 0), width, 0.8 * sign, color=colour))
+        elif mag.kind == "sbend":
+            on = lattice.strength(mag, "angle") != 0
+            ax.add_patch(Rectangle((mag.start_m, -0.35), mag.length_m, 0.7, color=colour,
+                                   alpha=1.0 if on else 0.3))
+        elif mag.kind == "sextupole":
+            sign = np.sign(lattice.strength(mag, "k2")) or 1.0
+            ax.add_patch(Rectangle((mag.start_m, 0), max(mag.length_m, 0.004 * lattice.length_m),
+                                   0.5 * sign, color=colour))
+    ax.set_xlim(0, lattice.length_m)
+    ax.set_ylim(-1, 1)
+    ax.set_yticks([])
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    return ax
+
+
+def plot_twiss(optics, lattice=None, *, dispersion=True, title=None, extra=None):
+    """Beta functions (and dispersion) along ``s``, with the layout drawn above.
+
+    Parameters
+    ----------
+    optics : beamkit.optics.Optics
+        The table to draw (its ``s_m``, ``beta_x_m``, ``beta_y_m``, ``disp_x_m``).
+    lattice : beamkit.lattices.Lattice, optional
+        Draws the magnets in a strip above the plot.
+    dispersion : bool
+        Draw D_x on a second y axis.
+    extra : dict of str to Optics, optional
+        Further optics drawn as markers on top (e.g. MAD-X points over matrix curves).
+
+    Returns
+    -------
+    (figure, dict of axes)
+        Axes under keys ``"layout"`` (if a lattice was given), ``"beta"`` and
+        ``"disp"`` (if dispersion).
+    """
+    import matplotlib.pyplot as plt
+
+    if lattice is not None:
+        fig, (ax_lay, ax) = plt.subplots(2, 1, sharex=True, figsize=(8, 4.8),
+                                         gridspec_kw={"height_ratios": [1, 5], "hspace": 0.05})
+        draw_layout(ax_lay, lattice)
+        axes = {"layout": ax_lay, "beta": ax}
+        if title:
+            ax_lay.set_title(title)
+    else:
+        fig, ax = plt.subplots(figsize=(8, 4))
+        axes = {"beta": ax}
+        if title:
+            ax.set_title(title)
+    t = optics.table
+    ax.plot(t["s_m"], t["beta_x_m"], color="tab:blue", label=r"$\beta_x$")
+    ax.plot(t["s_m"], t["beta_y_m"], color="tab:red", label=r"$\beta_y$")
+    for label, other in (extra or {}).items():
+        ax.plot(other.table["s_m"], other.table["beta_x_m"], "o", ms=4, mfc="none",
+                color="tab:blue", label=rf"$\beta_x$ ({label})")
+        ax.plot(other.table["s_m"], other.table["beta_y_m"], "s", ms=4, mfc="none",
+                color="tab:red", label=rf"$\beta_y$ ({label})")
+    ax.set_xlabel(r"$s$ [m]")
+    ax.set_ylabel(r"$\beta$ [m]")
+    handles, labels = ax.get_legend_handles_labels()
+    if dispersion and np.any(np.abs(t["disp_x_m"]) > 0):
+        ax2 = ax.twinx()
+        ax2.plot(t["s_m"], t["disp_x_m"], color="tab:green", ls="--", label=r"$D_x$")
+        ax2.set_ylabel(r"$D_x$ [m]")
+        h2, l2 = ax2.get_legend_handles_labels()
+        handles, labels = handles + h2, labels + l2
+        axes["disp"] = ax2
+    ax.legend(handles, labels, loc="best", fontsize="small")
+    ax.set_xlim(t["s_m"].min(), t["s_m"].max())
+    return fig, axes
+
+
+def twiss_ellipse(beta_m, alpha, emittance_m, n_points=200):
+    """Points ``(x, px)`` (m, rad) on the ellipse ``gamma x^2 + 2 alpha x px + beta px^2 = eps``."""
+    phi = np.linspace(0, 2 * np.pi, n_points)
+    x = np.sqrt(emittance_m * beta_m) * np.cos(phi)
+    px = -np.sqrt(emittance_m / beta_m) * (alpha * np.cos(phi) + np.sin(phi))
+    return x, px
+
+
+def plot_phase_space(x, px, *, ax=None, ellipse=None, label=None, s=4, **kwargs):
+    """Scatter of ``(x, px)`` in mm and mrad, optionally with a Twiss ellipse.
+
+    Parameters
+    ----------
+    x, px : array_like
+        Positions (m) and angles (rad).
+    ellipse : tuple (beta_m, alpha, emittance_m), optional
+        Draws the matching ellipse.
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 4))
+    ax.scatter(np.asarray(x) * 1e3, np.asarray(px) * 1e3, s=s, label=label, **kwargs)
+    if ellipse is not None:
+        ex, epx = twiss_ellipse(*ellipse)
+        ax.plot(ex * 1e3, epx * 1e3, "k-", lw=1, label="Twiss ellipse")
+    ax.set_xlabel(r"$x$ [mm]")
+    ax.set_ylabel(r"$p_x$ [mrad]")
+    return ax

@@ -1,0 +1,100 @@
+"""The LHC-like FODO cell: MAD-X against the lecture's printed values, xtrack and matrices.
+
+Published values: the MAD-X output printed in Oeftiger, lecture 6 (2026), to 10
+significant digits. Tolerances of 1e-9 relative cover that rounding (5e-11) and the
+difference between MAD-X 5.09.03 on macOS (the source) and cpymad's MAD-X on Linux.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from beamkit import optics, tracking, tune
+
+PRINTED = 1e-9  # relative: 10 printed digits plus platform differences
+
+
+def test_madx_bends_off_matches_lecture(mad, lhc_cell_bends_off):
+    mad.load(lhc_cell_bends_off)
+    raw = optics.twiss_madx(mad).extra["madx_summary"]
+    assert math.isclose(raw["q1"], 0.2518947018, rel_tol=PRINTED)
+    assert math.isclose(raw["q2"], 0.2518947018, rel_tol=PRINTED)
+    assert math.isclose(raw["dq1"], -0.3220961047, rel_tol=PRINTED)
+    assert math.isclose(raw["betxmax"], 186.9084848, rel_tol=PRINTED)
+
+
+def test_madx_bends_on_matches_lecture(mad, lhc_cell):
+    mad.load(lhc_cell)
+    result = optics.twiss_madx(mad)
+    raw = result.extra["madx_summary"]
+    assert math.isclose(raw["q1"], 0.2519723158, rel_tol=PRINTED)
+    assert math.isclose(raw["dxmax"], 2.249453549, rel_tol=PRINTED)
+    assert math.isclose(raw["alfa"], 4.388874913e-4, rel_tol=PRINTED)
+    assert math.isclose(raw["gammatr"], 47.73351305, rel_tol=PRINTED)
+    # The tidy summary converts from pt to delta with beta0 (= 0.999999991 at 7 TeV).
+    assert math.isclose(result.summary["dq_x"], raw["dq1"] * result.extra["beta0"], rel_tol=1e-15)
+    assert math.isclose(result.extra["beta0"], 0.999999991, rel_tol=1e-9)
+
+
+def test_madx_switches_bends_with_knob(mad, lhc_cell):
+    mad.load(lhc_cell)
+    mad.set_variables(theta=0)
+    raw = optics.twiss_madx(mad).extra["madx_summary"]
+    assert math.isclose(raw["q1"], 0.2518947018, rel_tol=PRINTED)
+    assert raw["dxmax"] == 0
+
+
+@pytest.mark.parametrize("bends_on", [False, True])
+def test_three_engines_agree(mad, bends_on):
+    from beamkit import lattices
+
+    cell = lattices.lhc_fodo_cell(bends_on=bends_on)
+    mad.load(cell)
+    m = optics.twiss_madx(mad).summary
+    x = optics.twiss_xtrack(cell.to_xtrack()).summary
+    t = optics.twiss_matrices(cell).summary
+    for other in (x, t):
+        # Tunes: both are the phase of the same linear map, only rounding differs.
+        assert abs(other["q_x"] - m["q_x"]) < 1e-9
+        assert abs(other["q_y"] - m["q_y"]) < 1e-9
+        # Optics maxima at the same sample points (element ends and centres).
+        assert math.isclose(other["beta_x_max_m"], m["beta_x_max_m"], rel_tol=1e-9)
+        assert math.isclose(other["beta_y_max_m"], m["beta_y_max_m"], rel_tol=1e-9)
+        assert abs(other["disp_x_max_m"] - m["disp_x_max_m"]) < 1e-8
+    # xtrack's chromaticity and momentum compaction come from finite differences
+    # (physics notes: agreement near 1e-6 is what to expect). Its alpha_c also carries
+    # an absolute noise floor of a few 1e-11 (it reads -2e-11 when the true value is 0),
+    # hence the 1e-10 floor.
+    assert abs(x["dq_x"] - m["dq_x"]) < 1e-6
+    assert abs(x["dq_y"] - m["dq_y"]) < 1e-6
+    assert abs(x["alpha_c"] - m["alpha_c"]) <= max(1e-6 * m["alpha_c"], 1e-10)
+    # The matrices' alpha_c is a closed-form integral of D/rho: only rounding.
+    assert abs(t["alpha_c"] - m["alpha_c"]) <= 1e-9 * max(m["alpha_c"], 1e-12)
+    if not bends_on:
+        # Without bends, the chromaticity is quadrupole focusing k1/(1+delta) alone,
+        # which the matrices model exactly (central difference error ~1e-10).
+        assert abs(t["dq_x"] - m["dq_x"]) < 1e-8
+        assert abs(t["dq_y"] - m["dq_y"]) < 1e-8
+    else:
+        # The bends' higher-order chromatic terms (absent from linear matrices) add a few 1e-4.
+        assert 1e-4 < abs(t["dq_y"] - m["dq_y"]) < 5e-4
+
+
+def test_gamma_transition_is_inverse_sqrt_alpha(lhc_cell):
+    t = optics.twiss_matrices(lhc_cell).summary
+    assert math.isclose(t["gamma_tr"], 1 / math.sqrt(t["alpha_c"]), rel_tol=1e-15)
+
+
+def test_tracked_tune_matches_phase_advance(lhc_cell):
+    # NAFF on the complex normalised signal is accurate to ~1e-11 for 1024 clean turns;
+    # the twiss tune is the one-turn matrix's phase, independent of tracking.
+    line = lhc_cell.to_xtrack()
+    tw = line.twiss(method="4d")
+    tbt = tracking.track_turns(line, 1024, x=1e-4, y=1e-4)
+    qx = tune.naff(tune.normalised_signal(tbt.x[0], tbt.px[0], tw.betx[0], tw.alfx[0]))
+    qy = tune.naff(tune.normalised_signal(tbt.y[0], tbt.py[0], tw.bety[0], tw.alfy[0]))
+    assert abs(qx - tw.qx) < 1e-9
+    assert abs(qy - tw.qy) < 1e-9
+    assert not tbt.lost.any()
+    assert np.all(tbt.delta == 0)

@@ -1,0 +1,139 @@
+"""Transfer matrices and periodic Twiss against closed forms."""
+
+import math
+
+import numpy as np
+import pytest
+
+from beamkit import UnstableLatticeError, lattices, optics
+from beamkit import matrices as mx
+
+S = np.array([[0.0, 1.0], [-1.0, 0.0]])
+
+
+def _all_elements():
+    for plane in ("x", "y"):
+        yield mx.drift(2.5)
+        for k1 in (0.3, -0.3, 0.0):
+            yield mx.quadrupole(k1, 1.2, plane)
+            yield mx.quadrupole(k1, 1.2, plane, delta=1e-3)
+        yield mx.thin_quadrupole(0.1, plane)
+        yield mx.sector_bend(0.2, 3.0, plane)
+        yield mx.sector_bend(0.2, 3.0, plane, delta=-2e-3)
+
+
+@pytest.mark.parametrize("m", list(_all_elements()))
+def test_symplectic(m):
+    # 2x2 symplecticity is det = 1; exact algebra, so only rounding (1e-15) remains.
+    block = m[:2, :2]
+    assert np.allclose(block.T @ S @ block, S, atol=1e-13, rtol=0)
+    assert mx.is_symplectic(m)
+
+
+def test_product_is_symplectic_and_in_beam_order():
+    a, b = mx.drift(1.0), mx.thin_quadrupole(0.5)
+    assert np.allclose(mx.line_matrix([a, b]), b @ a)
+    m = mx.line_matrix([mx.quadrupole(0.2, 1.0), mx.drift(3.0), mx.sector_bend(0.1, 2.0)])
+    assert mx.is_symplectic(m)
+
+
+@pytest.mark.parametrize("plane", ["x", "y"])
+@pytest.mark.parametrize("length", [1e-2, 1e-3, 1e-4])
+def test_thick_quadrupole_tends_to_thin_lens(plane, length):
+    # Thick quad with k1 = kl/L against drift(L/2) kick(kl) drift(L/2): the Taylor series
+    # of cos, sin differ first in M21 by kl^2 L / 6, so the bound shrinks linearly with L.
+    kl = 0.05
+    thick = mx.quadrupole(kl / length, length, plane)
+    thin = mx.line_matrix([mx.drift(length / 2), mx.thin_quadrupole(kl, plane), mx.drift(length / 2)])
+    err = np.abs(thick - thin).max()
+    assert err <= kl**2 * length / 6 * 1.01
+    assert np.isclose(thick[1, 0], -kl if plane == "x" else kl, rtol=kl * length)
+
+
+def test_bend_tends_to_thin_kick_and_drift():
+    # A bend of vanishing angle is a drift; its dispersion terms tend to those of a thin
+    # kick theta at the centre: M13 = L theta / 2, M23 = theta (up to O(theta^3)).
+    theta, length = 1e-4, 2.0
+    m = mx.sector_bend(theta, length)
+    assert np.allclose(m[:2, :2], mx.drift(length)[:2, :2], atol=theta**2)
+    assert math.isclose(m[0, 2], length * theta / 2, rel_tol=theta)
+    assert math.isclose(m[1, 2], theta, rel_tol=theta**2)
+    assert np.array_equal(mx.sector_bend(theta, length, "y"), mx.drift(length))
+
+
+def test_sector_bend_ring_closed_form():
+    # A ring made only of sector bends (weak focusing, field index 0): x'' + x/rho^2 = delta/rho.
+    # Closed form: beta = rho, alpha = 0, D = rho, D' = 0 and phase advance = bend angle.
+    rho, theta = 10.0, 0.3
+    tw = mx.periodic_twiss(mx.sector_bend(theta, rho * theta))
+    assert math.isclose(tw.beta_m, rho, rel_tol=1e-12)
+    assert abs(tw.alpha) < 1e-12
+    assert math.isclose(tw.dispersion_m, rho, rel_tol=1e-12)
+    assert abs(tw.dispersion_prime) < 1e-12
+    assert math.isclose(tw.tune, theta / (2 * math.pi), rel_tol=1e-12)
+
+
+def test_momentum_compaction_of_bend_only_ring_is_one():
+    # alpha_c = (1/C) integral D/rho ds with D = rho everywhere gives exactly 1.
+    rho, theta = 10.0, 0.3
+    cell = lattices.Lattice(
+        "ring", rho * theta,
+        (lattices.Magnet("b", "sbend", rho * theta / 2, rho * theta, {"angle": theta}),),
+        {}, "proton", 1e10)
+    assert math.isclose(optics.momentum_compaction_from_matrices(cell), 1.0, rel_tol=1e-12)
+
+
+@pytest.mark.parametrize("length_m, focal_m", [(110.0, 40.0), (10.0, 3.0), (20.0, 50.0)])
+def test_periodic_twiss_thin_fodo_closed_form(length_m, focal_m):
+    # Thin FODO of length L, quads +f and -f L/2 apart: sin(mu/2) = L/(4f) and
+    # beta_max,min = L (1 +- sin(mu/2)) / sin(mu) at QF and QD (Wille 2000, sec. 3.13).
+    cell = lattices.fodo_cell(length_m, focal_m)
+    half = math.asin(length_m / (4 * focal_m))
+    mu = 2 * half
+    beta_max = length_m * (1 + math.sin(half)) / math.sin(mu)
+    beta_min = length_m * (1 - math.sin(half)) / math.sin(mu)
+    tx = mx.periodic_twiss(cell.one_turn_matrix("x"))
+    ty = mx.periodic_twiss(cell.one_turn_matrix("y"))
+    # Rounding only: a handful of 3x3 products of O(1) numbers.
+    assert math.isclose(tx.beta_m, beta_max, rel_tol=1e-12)
+    assert math.isclose(ty.beta_m, beta_min, rel_tol=1e-12)
+    assert math.isclose(tx.tune, mu / (2 * math.pi), rel_tol=1e-12)
+    assert abs(tx.alpha) < 1e-12
+    table = optics.twiss_matrices(cell).table
+    at_qd = table[np.isclose(table.s_m, length_m / 2)]
+    assert np.allclose(at_qd.beta_x_m, beta_min, rtol=1e-12)
+
+
+def test_periodic_twiss_2x2_and_propagation_closes():
+    cell = lattices.lhc_fodo_cell()
+    slices = cell.transfer_matrices("x", max_step_m=1.0)
+    start = mx.periodic_twiss(mx.line_matrix(sl.matrix for sl in slices))
+    along = mx.propagate_twiss([sl.matrix for sl in slices], start)
+    # Periodicity: carrying the periodic solution once round returns it (rounding only).
+    assert math.isclose(along["beta_m"][-1], start.beta_m, rel_tol=1e-10)
+    assert math.isclose(along["dispersion_m"][-1], start.dispersion_m, rel_tol=1e-10)
+    assert math.isclose(along["mu_rad"][-1], start.mu_rad, rel_tol=1e-10)
+    two = mx.periodic_twiss(mx.line_matrix(sl.matrix for sl in slices)[:2, :2])
+    assert math.isclose(two.beta_m, start.beta_m, rel_tol=1e-14)
+    assert math.isnan(two.dispersion_m)
+
+
+def test_unstable_cell_raises_named_error():
+    # Thin FODO: trace = 2 cos(mu) = 2 - L^2/(4 f^2), stable only for f > L/4.
+    # L = 10 m, f = 2 m gives trace = 2 - 100/16 = -4.25.
+    cell = lattices.fodo_cell(10.0, 2.0)
+    with pytest.raises(UnstableLatticeError, match=r"\|trace\(M\)\| = 4.25") as info:
+        mx.periodic_twiss(cell.one_turn_matrix("x"), "x")
+    assert isinstance(info.value, ValueError)
+    assert math.isclose(info.value.trace, -4.25, rel_tol=1e-12)
+    with pytest.raises(UnstableLatticeError):
+        optics.twiss_matrices(cell)
+
+
+def test_bad_matrix_inputs():
+    with pytest.raises(ValueError, match="2x2 or 3x3"):
+        mx.periodic_twiss(np.eye(4))
+    with pytest.raises(ValueError, match="NaN"):
+        mx.periodic_twiss(np.full((2, 2), np.nan))
+    with pytest.raises(ValueError, match="plane"):
+        mx.quadrupole(0.1, 1.0, plane="z")
