@@ -5,7 +5,7 @@ Modules are named for the physics:
 * :mod:`beamkit.matrices`: linear transfer matrices and periodic Twiss functions;
 * :mod:`beamkit.lattices`: the book's lattices, described once for MAD-X, xtrack and
   matrices;
-* :mod:`beamkit.madx`: MAD-X sessions (cpymad) that raise :class:`MadxError`;
+* :mod:`beamkit.madx`: MAD-X sessions (cpymad) that raise :class:`beamkit.MadxError`;
 * :mod:`beamkit.optics`: Twiss tables from each engine and their comparison;
 * :mod:`beamkit.tune`: tune analysis (NAFF);
 * :mod:`beamkit.tracking`: turn-by-turn tracking helpers on xtrack;

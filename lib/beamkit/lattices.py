@@ -54,7 +54,7 @@ LHC_CELL_LENGTH_M = 110.0
 LHC_BEND_ANGLE_RAD = 2 * math.pi / 1232
 LHC_BEND_LENGTH_M = 14.3
 LHC_QUAD_LENGTH_M = 3.3
-#: Integrated strength |k1 l| of one LHC-cell quadrupole (m^-1), from the lecture source.
+#: Integrated strength ``|k1 l|`` of one LHC-cell quadrupole (m^-1), from the lecture source.
 LHC_K1L_PER_M = 0.008 * 3.3
 
 _KINDS = ("quadrupole", "thin_quadrupole", "sbend", "sextupole", "marker")

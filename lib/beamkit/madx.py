@@ -12,7 +12,7 @@ MAD-X signals problems three ways, and all three raise:
   ``input`` return ``False`` and prints ``Error:`` lines;
 * some mistakes only print ``++++++ warning:`` (an unknown sequence is "skipped",
   ``twiss`` on an inactive sequence is "ignored"). By default these raise too; pass
-  ``allow_warnings=True`` to keep going and read them from :attr:`MadxSession.warnings`.
+  ``allow_warnings=True`` to keep going and read them from ``MadxSession.warnings``.
 
 Example
 -------
@@ -46,7 +46,7 @@ class MadxSession:
         Keep MAD-X's output in :attr:`log` only (default). With ``quiet=False`` it is
         also echoed to standard output.
     allow_warnings : bool
-        If False (default), MAD-X warnings raise :class:`MadxError`.
+        If False (default), MAD-X warnings raise :class:`beamkit.MadxError`.
 
     Attributes
     ----------
@@ -90,7 +90,7 @@ class MadxSession:
 
     # ---------------------------------------------------------------- input
     def input(self, text):
-        """Run MAD-X input text; raise :class:`MadxError` if MAD-X reports a problem.
+        """Run MAD-X input text; raise :class:`beamkit.MadxError` if MAD-X reports a problem.
 
         Returns the text MAD-X printed for this input.
         """

@@ -160,7 +160,7 @@ def twiss_xtrack(line, method="4d", max_step_m=None):
     work = line
     if cuts:
         work = line.copy(shallow=True)
-        work.cut_at_s(sorted(set(float(c) for c in cuts)))
+        work.cut_at_s(sorted(set(float(c) for c in cuts)), with_progress=False)
     tw = work.twiss(method=method)
     table = pd.DataFrame({
         "name": [str(n).split(".")[0] for n in tw.name],
@@ -212,7 +212,7 @@ def twiss_matrices(lattice, thin=False, max_step_m=0.5, delta_step=1e-6):
     ----------
     lattice : beamkit.lattices.Lattice
     thin : bool
-        Thin-lens quadrupoles (see :meth:`Lattice.transfer_matrices`).
+        Thin-lens quadrupoles (see :meth:`beamkit.lattices.Lattice.transfer_matrices`).
     max_step_m : float
         Longest slice (m) for the table along ``s``.
     delta_step : float

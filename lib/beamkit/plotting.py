@@ -112,8 +112,11 @@ def twiss_ellipse(beta_m, alpha, emittance_m, n_points=200):
     return x, px
 
 
-def plot_phase_space(x, px, *, ax=None, ellipse=None, label=None, s=4, **kwargs):
-    """Scatter of ``(x, px)`` in mm and mrad, optionally with a Twiss ellipse.
+_PX_UNITS = {"mrad": 1e3, "urad": 1e6}
+
+
+def plot_phase_space(x, px, *, ax=None, ellipse=None, label=None, px_unit="mrad", s=4, **kwargs):
+    """Scatter of ``(x, px)`` in mm and mrad (or microrad), optionally with a Twiss ellipse.
 
     Parameters
     ----------
@@ -121,15 +124,20 @@ def plot_phase_space(x, px, *, ax=None, ellipse=None, label=None, s=4, **kwargs)
         Positions (m) and angles (rad).
     ellipse : tuple (beta_m, alpha, emittance_m), optional
         Draws the matching ellipse.
+    px_unit : {"mrad", "urad"}
+        Unit of the ``px`` axis; microradians suit large-beta, high-energy optics.
     """
     import matplotlib.pyplot as plt
 
+    if px_unit not in _PX_UNITS:
+        raise ValueError(f"px_unit must be one of {sorted(_PX_UNITS)}, got {px_unit!r}")
+    scale = _PX_UNITS[px_unit]
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 4))
-    ax.scatter(np.asarray(x) * 1e3, np.asarray(px) * 1e3, s=s, label=label, **kwargs)
+    ax.scatter(np.asarray(x) * 1e3, np.asarray(px) * scale, s=s, label=label, **kwargs)
     if ellipse is not None:
         ex, epx = twiss_ellipse(*ellipse)
-        ax.plot(ex * 1e3, epx * 1e3, "k-", lw=1, label="Twiss ellipse")
+        ax.plot(ex * 1e3, epx * scale, "k-", lw=1, label="Twiss ellipse")
     ax.set_xlabel(r"$x$ [mm]")
-    ax.set_ylabel(r"$p_x$ [mrad]")
+    ax.set_ylabel(r"$p_x$ [mrad]" if px_unit == "mrad" else r"$p_x$ [$\mu$rad]")
     return ax
