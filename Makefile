@@ -4,8 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PIP_VERSION := 26.3
-# Strict Sphinx: warnings are errors, nitpicky references, report every problem.
-BOOK_FLAGS := -W -n --keep-going
+# Strict Sphinx: warnings are errors, nitpicky references, report every problem; --all
+# re-reads (so re-executes) every page, not only those Sphinx thinks changed.
+BOOK_FLAGS := -W -n --keep-going --all
 
 .PHONY: help setup book test unit bench clean
 

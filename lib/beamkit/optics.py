@@ -36,6 +36,7 @@ __all__ = [
     "momentum_compaction_from_matrices",
     "compare",
     "match_chromaticity",
+    "slip_factor",
     "SUMMARY_KEYS",
 ]
 
@@ -263,6 +264,19 @@ def twiss_matrices(lattice, thin=False, max_step_m=0.5, delta_step=1e-6):
         alpha_c=momentum_compaction_from_matrices(lattice, thin=thin),
     )
     return Optics(table, summary, "thin-lens matrices" if thin else "thick matrices")
+
+
+def slip_factor(alpha_c, gamma):
+    """Phase-slip factor ``eta = alpha_c - 1/gamma^2`` (dimensionless).
+
+    ``eta = (d T/T) / delta`` for the revolution period T: below transition
+    (``gamma < gamma_tr``, eta < 0) faster particles arrive earlier; above it (eta > 0)
+    their longer path wins and they arrive later. ``gamma`` may be an array.
+    """
+    gamma = np.asarray(gamma, dtype=float)
+    if np.any(gamma < 1):
+        raise ValueError("gamma must be >= 1")
+    return alpha_c - 1.0 / gamma**2
 
 
 def compare(results, reference=None, keys=SUMMARY_KEYS):
