@@ -122,6 +122,21 @@ class MadxSession:
             self.input(f"use, sequence = {lattice.name};")
         return self
 
+    def makethin(self, sequence, slices=1, style="teapot",
+                 classes=("quadrupole", "sbend", "sextupole")):
+        """Replace thick elements by thin slices (MAD-X ``makethin``) and ``use`` the result.
+
+        ``style="teapot"`` places the kicks as xtrack's ``Teapot`` slicing does, so the
+        thin models of the two codes agree (one slice: a kick at the centre). Dipole
+        edges are not added (``makedipedge = false``), as in the lecture.
+        """
+        lines = ["select, flag = makethin, clear;"]
+        lines += [f"select, flag = makethin, class = {c}, slice = {int(slices)};" for c in classes]
+        lines.append(f"makethin, sequence = {sequence}, style = {style}, makedipedge = false;")
+        lines.append(f"use, sequence = {sequence};")
+        self.input("\n".join(lines))
+        return self
+
     def set_variables(self, **values):
         """Set MAD-X global variables, e.g. ``mad.set_variables(theta=0)``."""
         self.input("\n".join(f"{k} = {float(v)!r};" for k, v in values.items()))
