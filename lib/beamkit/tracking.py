@@ -19,7 +19,10 @@ class TurnByTurn:
 
     Arrays have shape ``(n_particles, n_turns)``; ``x``, ``y`` in m, ``px``, ``py`` in
     rad (xtrack's ``P_x / P_0``), ``delta`` relative. ``lost`` has shape
-    ``(n_particles,)`` and ``lost_at_turn`` gives the turn of loss (-1 if kept).
+    ``(n_particles,)`` and ``lost_at_turn`` gives the turn of loss (-1 if kept); a lost
+    particle's coordinates are NaN after that turn, so tune analysis returns NaN for it.
+    xtrack marks a particle lost beyond its global aperture of 1 m in x or y, or at an
+    element aperture.
     """
 
     x: np.ndarray
@@ -74,6 +77,10 @@ def track_turns(line, num_turns, *, x=0.0, px=0.0, y=0.0, py=0.0, delta=0.0, zet
     state = particles.state[order]
     at_turn = np.where(state > 0, -1, particles.at_turn[order])
     grab = {name: np.array(getattr(rec, name), dtype=float) for name in ("x", "px", "y", "py", "delta")}
+    # After a loss the monitor holds zeros, which would pass for real data: mark them NaN.
+    after_loss = np.arange(int(num_turns))[None, :] > np.where(state <= 0, at_turn, num_turns)[:, None]
+    for arr in grab.values():
+        arr[after_loss] = np.nan
     return TurnByTurn(grab["x"], grab["px"], grab["y"], grab["py"], grab["delta"], state <= 0, at_turn)
 
 
