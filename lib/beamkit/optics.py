@@ -368,19 +368,17 @@ def match_chromaticity(engine, dq_x=None, dq_y=None, knobs=("k2sext1", "k2sext2"
         raise KeyError(f"unknown knobs {missing}: they are not variables of the "
                        f"{'MAD-X session' if is_madx else 'xtrack line'}")
     if is_madx:
-        tw = engine.madx.table.twiss if "twiss" in engine.madx.table else None
-        gamma = None
-        if tw is not None:
-            gamma = float(tw.summary["gamma"])
-        if gamma is None:
-            engine.input("twiss;")
-            gamma = float(engine.madx.table.twiss.summary["gamma"])
-        beta0 = math.sqrt(1.0 - 1.0 / gamma**2)
         seq = f", sequence = {sequence}" if sequence else ""
+        # A fresh twiss gives the beam's gamma (an older table may belong to another beam).
+        engine.input(f"twiss{seq};")
+        beta0 = math.sqrt(1.0 - 1.0 / float(engine.madx.table.twiss.summary["gamma"]) ** 2)
         goals = ", ".join(f"dq{1 if p == 'x' else 2} = {v / beta0!r}" for p, v in active.items())
         lines = [f"match, chrom{seq};", f"global{seq}, {goals};"]
         lines += [f"vary, name = {k}, step = {step!r};" for k in knobs]
-        lines += [f"lmdif, calls = 200, tolerance = {min(tolerance, 1e-6) ** 2 * 1e-4!r};", "endmatch;"]
+        # lmdif's tolerance bounds the penalty, a sum of squared errors: ask for errors a
+        # hundred times below the requested tolerance.
+        penalty = (min(tolerance, 1e-6) / 100) ** 2
+        lines += [f"lmdif, calls = 200, tolerance = {penalty!r};", "endmatch;"]
         engine.input("\n".join(lines))
         values = {k: float(engine.madx.globals[k]) for k in knobs}
         # Check with the same (finite-difference) chromaticity that `match, chrom` uses;
