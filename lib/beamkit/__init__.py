@@ -9,13 +9,29 @@ Modules are named for the physics:
 * :mod:`beamkit.optics`: Twiss tables from each engine and their comparison;
 * :mod:`beamkit.tune`: tune analysis (NAFF);
 * :mod:`beamkit.tracking`: turn-by-turn tracking helpers on xtrack;
+* :mod:`beamkit.fieldmap`: 3D magnetic field maps: reading, interpolation, tracking,
+  synthetic magnets, multipole fits and current scans;
+* :mod:`beamkit.beam`: matched Gaussian distributions and beam moments;
 * :mod:`beamkit.plotting`: optics along ``s`` with the magnet layout, phase space.
 
 Units are SI throughout (m, rad, eV for energies); mm and mrad appear only on plot axes.
 """
 
-from .errors import BeamkitError, MadxError, UnstableLatticeError
+from .errors import (
+    BeamkitError,
+    FieldMapError,
+    MadxError,
+    OutsideFieldMapError,
+    UnstableLatticeError,
+)
 
 __version__ = "0.1.0"
 
-__all__ = ["BeamkitError", "MadxError", "UnstableLatticeError", "__version__"]
+__all__ = [
+    "BeamkitError",
+    "FieldMapError",
+    "MadxError",
+    "OutsideFieldMapError",
+    "UnstableLatticeError",
+    "__version__",
+]

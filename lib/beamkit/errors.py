@@ -4,7 +4,7 @@ Every error that beamkit raises on bad input is one of these, so that a caller c
 catch a named problem rather than a bare ``Exception``.
 """
 
-__all__ = ["BeamkitError", "UnstableLatticeError", "MadxError"]
+__all__ = ["BeamkitError", "UnstableLatticeError", "MadxError", "FieldMapError", "OutsideFieldMapError"]
 
 
 class BeamkitError(Exception):
@@ -53,3 +53,35 @@ class MadxError(BeamkitError, RuntimeError):
         quoted = "\n".join("    " + line for line in text.strip().splitlines()[:20])
         said = "\n".join("    " + m for m in self.messages) or "    (no message printed)"
         super().__init__(f"{reason} for the input\n{quoted}\nMAD-X said:\n{said}")
+
+
+class FieldMapError(BeamkitError, ValueError):
+    """A magnetic field map is malformed or cannot be used as asked.
+
+    Raised for NaN or infinite field values, unordered, repeated or unevenly spaced grid
+    axes, missing or duplicated grid points in a table, arrays of the wrong shape, missing
+    entries in a saved file, and requests outside the map (no extrapolation is done).
+    """
+
+
+class OutsideFieldMapError(FieldMapError):
+    """A field value was asked for at a point outside the map's grid.
+
+    Attributes
+    ----------
+    n_outside : int
+        How many of the requested points lie outside.
+    first : tuple of float
+        The first such point ``(x, y, z)`` in m.
+    """
+
+    def __init__(self, n_outside, first, bounds):
+        self.n_outside = int(n_outside)
+        self.first = tuple(float(v) for v in first)
+        (x0, x1), (y0, y1), (z0, z1) = bounds
+        super().__init__(
+            f"{self.n_outside} point(s) outside the field map, first at "
+            f"(x, y, z) = ({self.first[0]:.6g}, {self.first[1]:.6g}, {self.first[2]:.6g}) m; "
+            f"the map covers x in [{x0:.6g}, {x1:.6g}], y in [{y0:.6g}, {y1:.6g}], "
+            f"z in [{z0:.6g}, {z1:.6g}] m and is never extrapolated"
+        )
