@@ -19,7 +19,7 @@ _FIELD_UNITS = {"t": 1.0, "mt": 1e-3, "gauss": 1e-4, "g": 1e-4, "kg": 0.1, "kgau
 # Relative tolerance on the spacing of a grid axis. Tables written with 6 significant
 # digits give spacings equal to ~1e-6 relative; anything larger is a real unevenness.
 _SPACING_RTOL = 1e-5
-_PAD = 4  # cells added on each side before the cubic B-spline prefilter (see _tricubic)
+_PAD = 4  # cells of spline coefficients added on each side (the kernels need 1)
 
 
 def _check_axis(name, values):
@@ -186,8 +186,9 @@ class FieldMap:
         """Arrays used by the compiled kernels, cached.
 
         ``"trilinear"``: field values, shape (nz, nx, ny, 3). ``"tricubic"``: cubic
-        B-spline coefficients of each component on the grid padded by ``_PAD`` cells per
-        side (odd reflection, exact for linear fields), shape (nz+8, nx+8, ny+8, 3).
+        B-spline coefficients of the natural tensor-product spline of each component,
+        padded by ``_PAD`` cells per side (c[-k] = 2 c[0] - c[k]), shape
+        (nz+8, nx+8, ny+8, 3).
         """
         key = interpolation
         if key in self._cache:
@@ -197,14 +198,11 @@ class FieldMap:
         if interpolation == "trilinear":
             arr = values
         elif interpolation == "tricubic":
-            from scipy import ndimage
-
+            coef = values
+            for axis in range(3):
+                coef = _natural_spline_coefficients(coef, axis)
             pad = [(_PAD, _PAD)] * 3 + [(0, 0)]
-            padded = np.pad(values, pad, mode="reflect", reflect_type="odd")
-            arr = np.empty_like(padded)
-            for c in range(3):
-                arr[..., c] = ndimage.spline_filter(padded[..., c], order=3, mode="mirror")
-            arr = np.ascontiguousarray(arr)
+            arr = np.ascontiguousarray(np.pad(coef, pad, mode="reflect", reflect_type="odd"))
         else:
             raise ValueError(
                 f"unknown interpolation {interpolation!r}; use 'tricubic' or 'trilinear'"
@@ -220,8 +218,10 @@ class FieldMap:
         x, y, z : array_like
             Coordinates in m (broadcast together).
         interpolation : {"tricubic", "trilinear"}
-            ``"tricubic"`` (the reference) is the cubic B-spline interpolant of each
-            component: twice continuously differentiable, error O(h^4) for a grid step h.
+            ``"tricubic"`` (the reference) is the tensor-product natural cubic spline
+            interpolant of each component: twice continuously differentiable, error
+            O(h^4) for a grid step h away from the map's edges (O(h^2) within a few cells
+            of them, where the natural end condition applies), exact for linear fields.
             ``"trilinear"`` is faster but only continuous; its field is not divergence-free
             between grid points, so a pass through it is measurably non-symplectic.
         outside : {"raise", "nan"}
@@ -476,6 +476,26 @@ class FieldMap:
             f"Bx[{field_unit}] By[{field_unit}] Bz[{field_unit}]"
         )
         np.savetxt(path, data, delimiter=delimiter, header=header, fmt="%.10g")
+
+
+def _natural_spline_coefficients(values, axis):
+    """Cubic B-spline coefficients c of the natural interpolating spline along ``axis``.
+
+    Interpolation at node i reads (c[i-1] + 4 c[i] + c[i+1]) / 6 = f[i]; the natural end
+    conditions (zero second derivative) are c[-1] = 2 c[0] - c[1], which turn the end
+    rows into c[0] = f[0] and c[n-1] = f[n-1]. Linear functions are reproduced exactly.
+    """
+    from scipy.linalg import solve_banded
+
+    f = np.moveaxis(values, axis, 0)
+    n = f.shape[0]
+    ab = np.zeros((3, n))
+    ab[0, 2:] = 1.0 / 6.0  # super-diagonal (row i, column i+1) for rows 1..n-2
+    ab[1, :] = 4.0 / 6.0
+    ab[2, :-2] = 1.0 / 6.0  # sub-diagonal for rows 1..n-2
+    ab[1, 0] = ab[1, -1] = 1.0
+    c = solve_banded((1, 1), ab, f.reshape(n, -1)).reshape(f.shape)
+    return np.moveaxis(c, 0, axis)
 
 
 def _kind(path):
