@@ -157,13 +157,14 @@ def test_trilinear_equals_scipy_linear():
         assert np.allclose(comp, ref, rtol=0, atol=1e-14)
 
 
-def test_tricubic_exact_for_linear_and_at_nodes_and_fourth_order():
-    # linear fields are reproduced everywhere (odd-reflection padding keeps them linear)
-    fm = small_map(lambda X, Y, Z: (1 + 2 * X - Y + 0.5 * Z, 3 * Y, -X + Z))
+def test_tricubic_exact_for_cubics_and_at_nodes_and_fourth_order():
+    # cubic polynomials are reproduced everywhere (not-a-knot ends)
+    cub = lambda X, Y, Z: 1 + 2 * X - Y + 0.5 * Z + 30 * X**3 - 40 * X * Y * Z + 9 * Z**2  # noqa: E731
+    fm = small_map(lambda X, Y, Z: (cub(X, Y, Z), 3 * Y, -X + Z))
     rng = np.random.default_rng(1)
     pts = [rng.uniform(a[0], a[-1], 300) for a in (fm.x, fm.y, fm.z)]
     bx, by, bz = fm.field(*pts)
-    assert np.allclose(bx, 1 + 2 * pts[0] - pts[1] + 0.5 * pts[2], atol=1e-13)
+    assert np.allclose(bx, cub(*pts), rtol=0, atol=1e-13)
     # the interpolant passes through the data
     f = lambda X, Y, Z: (np.sin(20 * X + 5 * Z), np.cos(30 * Y) * Z, X * Y)  # noqa: E731
     fm = small_map(f)
@@ -183,7 +184,7 @@ def test_tricubic_exact_for_linear_and_at_nodes_and_fourth_order():
     assert 12 < ratio < 20, ratio  # 2^4 = 16 for a fourth-order interpolant
 
 
-def test_tricubic_equals_scipy_natural_spline_tensor_product():
+def test_tricubic_equals_scipy_spline_tensor_product():
     from scipy.interpolate import make_interp_spline
 
     fm = small_map(lambda X, Y, Z: (np.sin(40 * X) * Z, np.cos(30 * Y + Z) * X, X * Y * Z))
@@ -191,10 +192,10 @@ def test_tricubic_equals_scipy_natural_spline_tensor_product():
     for _ in range(5):
         p = [rng.uniform(a[0], a[-1]) for a in (fm.x, fm.y, fm.z)]
         ours = fm.field(*p)[0]
-        # interpolate along z, then y, then x, with scipy's natural cubic splines
-        vz = make_interp_spline(fm.z, fm.bx, k=3, bc_type="natural", axis=2)(p[2])
-        vy = make_interp_spline(fm.y, vz, k=3, bc_type="natural", axis=1)(p[1])
-        ref = make_interp_spline(fm.x, vy, k=3, bc_type="natural", axis=0)(p[0])
+        # interpolate along z, then y, then x, with scipy's (not-a-knot) cubic splines
+        vz = make_interp_spline(fm.z, fm.bx, k=3, axis=2)(p[2])
+        vy = make_interp_spline(fm.y, vz, k=3, axis=1)(p[1])
+        ref = make_interp_spline(fm.x, vy, k=3, axis=0)(p[0])
         assert abs(ours - ref) < 1e-14
 
 

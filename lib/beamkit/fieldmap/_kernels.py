@@ -3,7 +3,7 @@
 Layout conventions (set by :meth:`FieldMap._layout`):
 
 * trilinear: field values ``arr[iz, ix, iy, c]``;
-* tricubic: cubic B-spline coefficients of the natural spline, padded by ``PAD`` cells per side,
+* tricubic: cubic B-spline coefficients of the not-a-knot spline, padded to ``PAD`` cells per side,
   ``arr[iz + PAD, ix + PAD, iy + PAD, c]``.
 
 Because every particle is at the same ``z`` (the independent variable), the longitudinal

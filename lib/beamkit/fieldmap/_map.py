@@ -186,9 +186,8 @@ class FieldMap:
         """Arrays used by the compiled kernels, cached.
 
         ``"trilinear"``: field values, shape (nz, nx, ny, 3). ``"tricubic"``: cubic
-        B-spline coefficients of the natural tensor-product spline of each component,
-        padded by ``_PAD`` cells per side (c[-k] = 2 c[0] - c[k]), shape
-        (nz+8, nx+8, ny+8, 3).
+        B-spline coefficients of the not-a-knot tensor-product spline of each component,
+        padded to ``_PAD`` cells per side, shape (nz+8, nx+8, ny+8, 3).
         """
         key = interpolation
         if key in self._cache:
@@ -200,9 +199,10 @@ class FieldMap:
         elif interpolation == "tricubic":
             coef = values
             for axis in range(3):
-                coef = _natural_spline_coefficients(coef, axis)
-            pad = [(_PAD, _PAD)] * 3 + [(0, 0)]
-            arr = np.ascontiguousarray(np.pad(coef, pad, mode="reflect", reflect_type="odd"))
+                coef = _spline_coefficients(coef, axis)
+            # c[-1] and c[n] are in place; the kernels never read further out
+            pad = [(_PAD - 1, _PAD - 1)] * 3 + [(0, 0)]
+            arr = np.ascontiguousarray(np.pad(coef, pad, mode="edge"))
         else:
             raise ValueError(
                 f"unknown interpolation {interpolation!r}; use 'tricubic' or 'trilinear'"
@@ -218,10 +218,9 @@ class FieldMap:
         x, y, z : array_like
             Coordinates in m (broadcast together).
         interpolation : {"tricubic", "trilinear"}
-            ``"tricubic"`` (the reference) is the tensor-product natural cubic spline
-            interpolant of each component: twice continuously differentiable, error
-            O(h^4) for a grid step h away from the map's edges (O(h^2) within a few cells
-            of them, where the natural end condition applies), exact for linear fields.
+            ``"tricubic"`` (the reference) is the tensor-product cubic spline interpolant
+            (not-a-knot ends, as scipy's default) of each component: twice continuously
+            differentiable, error O(h^4) for a grid step h, exact for cubic polynomials.
             ``"trilinear"`` is faster but only continuous; its field is not divergence-free
             between grid points, so a pass through it is measurably non-symplectic.
         outside : {"raise", "nan"}
@@ -478,23 +477,33 @@ class FieldMap:
         np.savetxt(path, data, delimiter=delimiter, header=header, fmt="%.10g")
 
 
-def _natural_spline_coefficients(values, axis):
-    """Cubic B-spline coefficients c of the natural interpolating spline along ``axis``.
+def _spline_coefficients(values, axis):
+    """Uniform cubic B-spline coefficients of the not-a-knot interpolating spline.
 
-    Interpolation at node i reads (c[i-1] + 4 c[i] + c[i+1]) / 6 = f[i]; the natural end
-    conditions (zero second derivative) are c[-1] = 2 c[0] - c[1], which turn the end
-    rows into c[0] = f[0] and c[n-1] = f[n-1]. Linear functions are reproduced exactly.
+    Returns c[-1..n] (n + 2 values along ``axis``). Interpolation at node i reads
+    (c[i-1] + 4 c[i] + c[i+1]) / 6 = f[i]. The two extra conditions make the third
+    derivative continuous at the second and the second-to-last nodes (not-a-knot), i.e.
+    the fourth difference of c vanishes there: c[-1] = 4 c[0] - 6 c[1] + 4 c[2] - c[3]
+    and likewise at the far end. Cubic polynomials are reproduced exactly.
     """
     from scipy.linalg import solve_banded
 
     f = np.moveaxis(values, axis, 0)
     n = f.shape[0]
-    ab = np.zeros((3, n))
-    ab[0, 2:] = 1.0 / 6.0  # super-diagonal (row i, column i+1) for rows 1..n-2
-    ab[1, :] = 4.0 / 6.0
-    ab[2, :-2] = 1.0 / 6.0  # sub-diagonal for rows 1..n-2
-    ab[1, 0] = ab[1, -1] = 1.0
-    c = solve_banded((1, 1), ab, f.reshape(n, -1)).reshape(f.shape)
+    A = np.zeros((n, n))
+    i = np.arange(1, n - 1)
+    A[i, i - 1] = A[i, i + 1] = 1.0 / 6.0
+    A[i, i] = 4.0 / 6.0
+    A[0, :4] = np.array([8.0, -5.0, 4.0, -1.0]) / 6.0
+    A[-1, -4:] = np.array([-1.0, 4.0, -5.0, 8.0]) / 6.0
+    ab = np.zeros((7, n))
+    for r in range(n):
+        for col in range(max(0, r - 3), min(n, r + 4)):
+            ab[3 + r - col, col] = A[r, col]
+    c = solve_banded((3, 3), ab, f.reshape(n, -1)).reshape(f.shape)
+    first = 4 * c[0] - 6 * c[1] + 4 * c[2] - c[3]
+    last = 4 * c[-1] - 6 * c[-2] + 4 * c[-3] - c[-4]
+    c = np.concatenate([first[None], c, last[None]])
     return np.moveaxis(c, 0, axis)
 
 
