@@ -282,7 +282,7 @@ class FieldMap:
         arrays = {k: getattr(self, k) for k in ("x", "y", "z", "bx", "by", "bz")}
         meta = json.dumps(self._meta_dict())
         if kind == "npz":
-            np.savez(path, meta=np.array(meta), **arrays)
+            np.savez_compressed(path, meta=np.array(meta), **arrays)
         else:
             import h5py
 
