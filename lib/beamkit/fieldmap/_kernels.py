@@ -25,7 +25,7 @@ from ._map import _PAD as PAD
 ALIVE, LEFT_MAP, TURNED_BACK, LOST_BEFORE = 0, 1, 2, 3
 
 
-@nb.njit(inline="always", cache=True, error_model="numpy")
+@nb.njit(inline="always", cache=True, error_model="numpy", fastmath={"contract", "arcp", "afn", "reassoc"})
 def _bspline_weights(t):
     t2 = t * t
     t3 = t2 * t
@@ -34,7 +34,7 @@ def _bspline_weights(t):
             (-3.0 * t3 + 3.0 * t2 + 3.0 * t + 1.0) / 6.0, t3 / 6.0)
 
 
-@nb.njit(inline="always", cache=True, error_model="numpy")
+@nb.njit(inline="always", cache=True, error_model="numpy", fastmath={"contract", "arcp", "afn", "reassoc"})
 def _cell(u, n):
     """Cell index and fraction for grid coordinate u in [0, n-1] (caller checks range)."""
     i = int(math.floor(u))
@@ -43,7 +43,7 @@ def _cell(u, n):
     return i, u - i
 
 
-@nb.njit(parallel=True, cache=True, error_model="numpy")
+@nb.njit(parallel=True, cache=True, error_model="numpy", fastmath={"contract", "arcp", "afn", "reassoc"})
 def eval_points(arr, gp, shape, cubic, x, y, z, out):
     """Full 3D interpolation at arbitrary points (NaN outside). ``gp`` = (x0, y0, z0,
     1/dx, 1/dy, 1/dz); ``shape`` = (nx, ny, nz) of the unpadded grid."""
@@ -87,7 +87,7 @@ def eval_points(arr, gp, shape, cubic, x, y, z, out):
         out[2, p] = b2
 
 
-@nb.njit(parallel=True, cache=True, error_model="numpy")
+@nb.njit(parallel=True, cache=True, error_model="numpy", fastmath={"contract", "arcp", "afn", "reassoc"})
 def make_planes(arr, z0, inv_dz, nz, cubic, zs, planes):
     """Contract the 3D array along z at each of ``zs`` (all inside the map) into
     ``planes[m, ix, iy, c]``."""
@@ -111,7 +111,7 @@ def make_planes(arr, z0, inv_dz, nz, cubic, zs, planes):
                         planes[m, i, j, c] = (1.0 - t) * arr[k, i, j, c] + t * arr[k + 1, i, j, c]
 
 
-@nb.njit(inline="always", cache=True, error_model="numpy")
+@nb.njit(inline="always", cache=True, error_model="numpy", fastmath={"contract", "arcp", "afn", "reassoc"})
 def _plane_field(planes, m, x, y, x0, y0, inv_dx, inv_dy, nx, ny, cubic):
     """Field from plane m at (x, y); returns (ok, bx, by, bz)."""
     u = (x - x0) * inv_dx
@@ -153,7 +153,7 @@ def _plane_field(planes, m, x, y, x0, y0, inv_dx, inv_dy, nx, ny, cubic):
     return True, b0, b1, b2
 
 
-@nb.njit(inline="always", cache=True, error_model="numpy")
+@nb.njit(inline="always", cache=True, error_model="numpy", fastmath={"contract", "arcp", "afn", "reassoc"})
 def _rhs(px, py, p2, kq, bx, by, bz):
     """Right-hand side of the exact equations with z as independent variable.
 
@@ -167,7 +167,7 @@ def _rhs(px, py, p2, kq, bx, by, bz):
     return True, xp, yp, kq * (yp * bz - by), kq * (bx - xp * bz)
 
 
-@nb.njit(parallel=True, cache=True, error_model="numpy")
+@nb.njit(parallel=True, cache=True, error_model="numpy", fastmath={"contract", "arcp", "afn", "reassoc"})
 def rk4_block(x, px, y, py, delta, kq, code, zlost, planes, gp, nx, ny, cubic, z0, h, n_steps,
               rec, rec_every):
     """Classical RK4 over ``n_steps`` steps of length h from z0; planes[m] is at z0 + m h/2.
@@ -244,7 +244,7 @@ def rk4_block(x, px, y, py, delta, kq, code, zlost, planes, gp, nx, ny, cubic, z
         py[p] = PY
 
 
-@nb.njit(parallel=True, cache=True, error_model="numpy")
+@nb.njit(parallel=True, cache=True, error_model="numpy", fastmath={"contract", "arcp", "afn", "reassoc"})
 def boris_block(x, px, y, py, delta, kq, code, zlost, planes, gp, nx, ny, cubic, z0, h, n_steps,
                 rec, rec_every):
     """Spatial Boris steps (drift h/2, kick-rotate-kick with B at the midpoint, drift h/2);
