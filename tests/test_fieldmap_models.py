@@ -231,3 +231,15 @@ def test_beam_moments_recover_matched_twiss():
     assert np.isclose(m["dx_m"], 3.0, rtol=0.015)
     assert np.isclose(m["dpx"], 0.1, rtol=0.05)
     assert abs(beam_moments(b["y"], b["py"])["alpha"]) < 0.02
+
+
+def test_shipped_map_is_what_the_script_makes():
+    from pathlib import Path
+
+    data = Path(__file__).resolve().parents[1] / "data"
+    shipped = FieldMap.load(data / "ps_like_combined_function_magnet.npz")
+    fresh = synthetic_combined_function_magnet()
+    for k in ("x", "y", "z", "bx", "by", "bz"):
+        assert np.array_equal(getattr(shipped, k), getattr(fresh, k)), k
+    rem = FieldMap.load(data / "ps_like_combined_function_magnet_remanent.npz")
+    assert rem.current_a == 0.0 and np.array_equal(rem.by, synthetic_combined_function_magnet(0.0).by)

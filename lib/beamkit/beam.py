@@ -37,7 +37,7 @@ def matched_gaussian(n, *, beta_x_m, alpha_x, eps_x_m, beta_y_m, alpha_y, eps_y_
     dx_m, dpx, dy_m, dpy : float
         Dispersion (m) and its derivative.
     seed : int
-        Seed of :func:`numpy.random.default_rng`: the same seed gives the same beam.
+        Seed of ``numpy.random.default_rng``: the same seed gives the same beam.
 
     Returns
     -------

@@ -43,7 +43,7 @@ def _cell(u, n):
     return i, u - i
 
 
-@nb.njit(parallel=True, cache=True, error_model="numpy", fastmath={"contract", "arcp", "afn", "reassoc"})
+@nb.njit(parallel=True, cache=True, nogil=True, error_model="numpy", fastmath={"contract", "arcp", "afn", "reassoc"})
 def eval_points(arr, gp, shape, cubic, x, y, z, out):
     """Full 3D interpolation at arbitrary points (NaN outside). ``gp`` = (x0, y0, z0,
     1/dx, 1/dy, 1/dz); ``shape`` = (nx, ny, nz) of the unpadded grid."""
@@ -87,7 +87,7 @@ def eval_points(arr, gp, shape, cubic, x, y, z, out):
         out[2, p] = b2
 
 
-@nb.njit(parallel=True, cache=True, error_model="numpy", fastmath={"contract", "arcp", "afn", "reassoc"})
+@nb.njit(parallel=True, cache=True, nogil=True, error_model="numpy", fastmath={"contract", "arcp", "afn", "reassoc"})
 def make_planes(arr, z0, inv_dz, nz, cubic, zs, planes):
     """Contract the 3D array along z at each of ``zs`` (all inside the map) into
     ``planes[m, ix, iy, c]``."""
@@ -167,7 +167,7 @@ def _rhs(px, py, p2, kq, bx, by, bz):
     return True, xp, yp, kq * (yp * bz - by), kq * (bx - xp * bz)
 
 
-@nb.njit(parallel=True, cache=True, error_model="numpy", fastmath={"contract", "arcp", "afn", "reassoc"})
+@nb.njit(parallel=True, cache=True, nogil=True, error_model="numpy", fastmath={"contract", "arcp", "afn", "reassoc"})
 def rk4_block(x, px, y, py, delta, kq, code, zlost, planes, gp, nx, ny, cubic, z0, h, n_steps,
               rec, rec_every):
     """Classical RK4 over ``n_steps`` steps of length h from z0; planes[m] is at z0 + m h/2.
@@ -244,7 +244,7 @@ def rk4_block(x, px, y, py, delta, kq, code, zlost, planes, gp, nx, ny, cubic, z
         py[p] = PY
 
 
-@nb.njit(parallel=True, cache=True, error_model="numpy", fastmath={"contract", "arcp", "afn", "reassoc"})
+@nb.njit(parallel=True, cache=True, nogil=True, error_model="numpy", fastmath={"contract", "arcp", "afn", "reassoc"})
 def boris_block(x, px, y, py, delta, kq, code, zlost, planes, gp, nx, ny, cubic, z0, h, n_steps,
                 rec, rec_every):
     """Spatial Boris steps (drift h/2, kick-rotate-kick with B at the midpoint, drift h/2);

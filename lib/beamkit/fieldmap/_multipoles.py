@@ -34,13 +34,14 @@ class MultipoleFit:
 
     Attributes
     ----------
-    z : numpy.ndarray, shape (n_slices,)
-        Slice positions along the map axis in m.
+    z : numpy.ndarray
+        Slice positions along the map axis in m, shape (n_slices,).
     s : numpy.ndarray
         Path length along the expansion axis (the reference orbit, or z) in m.
-    b, a : numpy.ndarray, shape (max_order + 1, n_slices)
+    b, a : numpy.ndarray
         Normal and skew field derivatives d^n By/dX^n and d^n B_X/dX^n in T/m^n on the
-        expansion axis (X: horizontal, perpendicular to the axis).
+        expansion axis (X: horizontal, perpendicular to the axis), shape
+        (max_order + 1, n_slices).
     residual_rms_t : numpy.ndarray
         Rms of the fit residual in each slice in T (truncation and interpolation).
     radius_m : float
@@ -92,15 +93,17 @@ class MultipoleFit:
         """An :class:`xtrack.Line` of the magnet from the entry to the exit plane.
 
         ``model="sliced"``: one thick :class:`xtrack.Bend` per interval between slices,
-        curvature h = k0 (the frame follows the fitted axis) with k1 and thin k2, k3
-        kicks from the interval's mean b_n: the s-dependent model. ``model="hard_edge"``:
-        one Bend of the magnetic length carrying the whole integrals (bending angle,
-        integrated k1, k2 L, k3 L) between two drifts. Edge kicks are off in both: the
+        its geometry (angle) that of the reference orbit, its k0, k1 and thin k2, k3
+        kicks the interval's mean fitted b_n / (B rho): the s-dependent model. At the
+        current the orbit was found for, k0 equals the curvature; at another current the
+        difference steers the beam. ``model="hard_edge"``: one Bend of the magnetic length
+        carrying the integrals (k0 L, k1 L, k2 L, k3 L, and the orbit's total angle)
+        between two drifts. Edge kicks are off in both: the
         fringe focusing of a straight magnet entered at an angle appears in the fitted
         k1 along the orbit (and so in its integral).
 
-        Only meaningful for a fit along the reference orbit, with ``p0c``/``q0`` those
-        of that orbit.
+        Only meaningful for a fit along a reference orbit (possibly of another current),
+        with ``p0c``/``q0`` those of that orbit.
         """
         import xtrack as xt
         from scipy.constants import c as C_LIGHT
@@ -118,6 +121,8 @@ class MultipoleFit:
         s_in, s_out = self.s_span
         env.new("drift_entry", xt.Drift, length=float(self.s[0] - s_in))
         elements.append("drift_entry")
+        ref = self.reference
+        theta = np.interp(self.z, ref.z, ref.theta)  # geometry: the reference orbit
         if model == "sliced":
             ds = np.diff(self.s)
             kmid = 0.5 * (k[:, 1:] + k[:, :-1])
@@ -126,8 +131,8 @@ class MultipoleFit:
                 for n in range(2, order + 1):
                     knl[n] = kmid[n, i] * L
                 name = f"slice_{i}"
-                env.new(name, xt.Bend, length=L, angle=kmid[0, i] * L, k1=kmid[1, i],
-                        knl=knl, edge_entry_active=0, edge_exit_active=0)
+                env.new(name, xt.Bend, length=L, angle=theta[i] - theta[i + 1], k0=kmid[0, i],
+                        k1=kmid[1, i], knl=knl, edge_entry_active=0, edge_exit_active=0)
                 elements.append(name)
         elif model == "hard_edge":
             ik = np.trapezoid(k, self.s, axis=1)
@@ -137,8 +142,8 @@ class MultipoleFit:
             for n in range(2, order + 1):
                 knl[n] = ik[n]
             env.new("drift_in", xt.Drift, length=0.5 * (total - L))
-            env.new("magnet", xt.Bend, length=L, angle=ik[0], k1=ik[1] / L, knl=knl,
-                    edge_entry_active=0, edge_exit_active=0)
+            env.new("magnet", xt.Bend, length=L, angle=ref.angle_rad, k0=ik[0] / L,
+                    k1=ik[1] / L, knl=knl, edge_entry_active=0, edge_exit_active=0)
             env.new("drift_out", xt.Drift, length=0.5 * (total - L))
             elements += ["drift_in", "magnet", "drift_out"]
         else:

@@ -55,10 +55,10 @@ class TrackResult:
         Transverse momenta over the reference momentum, Px/P0 and Py/P0.
     delta : numpy.ndarray
         Relative momentum deviation (unchanged by a static magnetic field).
-    lost : numpy.ndarray of bool
-        True for particles lost before or during tracking.
-    loss_code : numpy.ndarray of int8
-        Why (see :data:`beamkit.fieldmap.LOSS_REASONS`).
+    lost : numpy.ndarray
+        Boolean, true for particles lost before or during tracking.
+    loss_code : numpy.ndarray
+        Why, as int8 codes (see ``beamkit.fieldmap.LOSS_REASONS``).
     z_lost : numpy.ndarray
         z in m where each lost particle was lost (NaN for survivors).
     z_end : float
