@@ -121,10 +121,8 @@ def _particles_arrays(particles, p0c, q0):
         q0_val = float(particles.q0)
         p0c_all = arrs["p0c"]
         alive = state > 0
-        if np.ptp(p0c_all[alive]) if alive.any() else 0.0:
-            p0c_val = float(np.median(p0c_all[alive]))
-        else:
-            p0c_val = float(p0c_all[alive][0]) if alive.any() else float(p0c_all[0])
+        # reported reference momentum (the kicks use each particle's own p0c via kq)
+        p0c_val = float(np.median(p0c_all[alive] if alive.any() else p0c_all))
         # per-particle q/P0 in 1/(T m): q0 * charge_ratio * c / p0c[eV]
         kq = q0_val * arrs["charge_ratio"] * C_LIGHT / p0c_all
         code = np.where(alive, K.ALIVE, K.LOST_BEFORE).astype(np.int8)
