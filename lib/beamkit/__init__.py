@@ -17,10 +17,16 @@ Modules are named for the physics:
 Units are SI throughout (m, rad, eV for energies); mm and mrad appear only on plot axes.
 """
 
+from . import errors
 from .errors import (
     BeamkitError,
+    BeamkitWarning,
+    ConvergenceError,
     FieldMapError,
+    IllConditionedError,
+    InputError,
     MadxError,
+    MadxTimeoutError,
     OutsideFieldMapError,
     UnstableLatticeError,
 )
@@ -29,8 +35,13 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BeamkitError",
+    "BeamkitWarning",
+    "ConvergenceError",
     "FieldMapError",
+    "IllConditionedError",
+    "InputError",
     "MadxError",
+    "MadxTimeoutError",
     "OutsideFieldMapError",
     "UnstableLatticeError",
     "__version__",

@@ -1,14 +1,125 @@
-"""Exceptions raised by beamkit.
+"""Exceptions and warnings raised by beamkit.
 
 Every error that beamkit raises on bad input is one of these, so that a caller can
-catch a named problem rather than a bare ``Exception``.
+catch a named problem rather than a bare ``Exception``. Bad arguments are checked at the
+boundary of each public function by the shared helpers in :mod:`beamkit._validate`, which
+raise :class:`InputError` with the argument's name, the value given and what to do.
+
+Hierarchy::
+
+    BeamkitError
+    +-- InputError (also ValueError)            a bad argument: name, value, fix
+    |   +-- IllConditionedError                 data that cannot determine the answer
+    +-- UnstableLatticeError (also ValueError)  no periodic solution
+    +-- ConvergenceError (also RuntimeError)    an iteration did not reach its tolerance
+    +-- MadxError (also RuntimeError)           MAD-X reported an error or stopped
+    |   +-- MadxTimeoutError                    an input ran past its time limit
+    +-- FieldMapError (also ValueError)         a malformed field map or request
+        +-- OutsideFieldMapError
+
+    BeamkitWarning (UserWarning)                a result that is computed but doubtful
 """
 
-__all__ = ["BeamkitError", "UnstableLatticeError", "MadxError", "FieldMapError", "OutsideFieldMapError"]
+__all__ = [
+    "BeamkitError",
+    "BeamkitWarning",
+    "ConvergenceError",
+    "FieldMapError",
+    "IllConditionedError",
+    "InputError",
+    "MadxError",
+    "MadxTimeoutError",
+    "OutsideFieldMapError",
+    "UnstableLatticeError",
+]
 
 
 class BeamkitError(Exception):
     """Base class of all beamkit errors."""
+
+
+class BeamkitWarning(UserWarning):
+    """A result was computed but is doubtful (implausible units, poor conditioning, ...)."""
+
+
+def _show(value, limit=80):
+    """A short, readable rendering of a value for an error message."""
+    try:
+        import numpy as np
+
+        if isinstance(value, np.ndarray):
+            with np.printoptions(threshold=6, edgeitems=2, precision=6):
+                text = f"array of shape {value.shape}: {value}"
+        else:
+            text = repr(value)
+    except Exception:  # noqa: BLE001 - a message must never fail to build
+        text = object.__repr__(value)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class InputError(BeamkitError, ValueError):
+    """A public function was given an argument it cannot use.
+
+    The message names the argument, shows the value and says what to do instead.
+
+    Attributes
+    ----------
+    argument : str
+        The argument's name as the caller wrote it (``"beta_x_m"``, ``"particles['x']"``).
+    value : object
+        The value that was given.
+    problem : str
+        What is wrong with it.
+    fix : str
+        What to do instead.
+    """
+
+    def __init__(self, argument, value, problem, fix=""):
+        self.argument = argument
+        self.value = value
+        self.problem = problem
+        self.fix = fix
+        text = f"{argument} = {_show(value)}: {problem}"
+        if fix:
+            text += f"; {fix}"
+        super().__init__(text)
+
+
+class IllConditionedError(InputError):
+    """The data given cannot determine the answer (a singular or nearly singular system).
+
+    Attributes
+    ----------
+    condition_number : float
+        The condition number found (ratio of the largest to the smallest singular value).
+    """
+
+    def __init__(self, argument, value, problem, fix="", condition_number=float("inf")):
+        self.condition_number = float(condition_number)
+        super().__init__(argument, value, problem, fix)
+
+
+class ConvergenceError(BeamkitError, RuntimeError):
+    """An iterative method (a match, a closed-orbit search, a shooting) did not converge.
+
+    Attributes
+    ----------
+    what : str
+        What was being solved for.
+    residual : float or None
+        The last residual, when known.
+    """
+
+    def __init__(self, what, residual=None, fix=""):
+        self.what = what
+        self.residual = residual
+        text = f"{what} did not converge"
+        if residual is not None:
+            text += f" (last residual {residual:.3g})"
+        if fix:
+            text += f"; {fix}"
+        super().__init__(text)
 
 
 class UnstableLatticeError(BeamkitError, ValueError):
@@ -53,6 +164,13 @@ class MadxError(BeamkitError, RuntimeError):
         quoted = "\n".join("    " + line for line in text.strip().splitlines()[:20])
         said = "\n".join("    " + m for m in self.messages) or "    (no message printed)"
         super().__init__(f"{reason} for the input\n{quoted}\nMAD-X said:\n{said}")
+
+
+class MadxTimeoutError(MadxError):
+    """A MAD-X input ran longer than its time limit (or was interrupted); the child was killed.
+
+    The session is dead afterwards: open a new one.
+    """
 
 
 class FieldMapError(BeamkitError, ValueError):
