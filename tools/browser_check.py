@@ -28,11 +28,13 @@ import sys
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 RAW_TEX = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$|\\begin\{")
+_META_REFRESH = re.compile(
+    r"""<meta[^>]+http-equiv=["']?refresh["']?[^>]*content=["'][^"';]*;\s*url=([^"']+)["']""", re.I)
 SKIP_DIRS = {"_static", "_sources", "_images", "_sphinx_design_static", "_panels_static"}
 
 
@@ -152,6 +154,12 @@ def check_site(site, pages=None, screenshot_dir=None, screenshot=lambda page: Tr
         context.route("**/*", offline)
         for rel in pages:
             problems = []
+            refresh = _META_REFRESH.search((site / rel).read_text(errors="replace"))
+            if refresh:  # a redirect page (the book's index.html): check where it points, not it
+                target = urljoin(base + rel, refresh.group(1).strip())
+                problem = _check_link(site, rel, target, base)
+                report[rel] = [problem] if problem else []
+                continue
             page = context.new_page()
             page.on("console", lambda msg, p=problems: msg.type == "error"
                     and p.append(f"console error: {msg.text}"))
