@@ -126,3 +126,33 @@ def test_site_pages_skips_assets(fake_site):
     (fake_site / "_static").mkdir(exist_ok=True)
     (fake_site / "_static" / "x.html").write_text("<html></html>")
     assert "_static/x.html" not in browser_check.site_pages(fake_site)
+
+
+def test_mathjax_is_configured_locally():
+    """The site's MathJax comes from _static (offline); a CDN path is refused at build time."""
+    import types
+
+    import yaml
+    from sphinx.errors import ExtensionError
+
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    import offline_mathjax
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert "offline_mathjax" in config["sphinx"]["local_extensions"]
+    assert config["sphinx"]["config"]["nb_ipywidgets_js"] == {}  # no widget JavaScript from a CDN
+    path = config["sphinx"]["config"]["mathjax_path"]
+    offline_mathjax._check_config(None, types.SimpleNamespace(mathjax_path=path))
+    assert (offline_mathjax._source_dir() / path.removeprefix("mathjax/")).is_file()
+    cdn = "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"
+    with pytest.raises(ExtensionError, match="mathjax_path"):
+        offline_mathjax._check_config(None, types.SimpleNamespace(mathjax_path=cdn))
+
+
+def test_missing_browser_skips_plainly_and_is_an_error_on_ci(monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="no Chromium"):
+        _unavailable("browser test skipped: no Chromium found")
+    monkeypatch.setenv("CI", "1")
+    with pytest.raises(pytest.fail.Exception, match="CI is set"):
+        _unavailable("browser test skipped: no Chromium found")
