@@ -11,6 +11,7 @@ variable CI set, a missing browser (or a missing build) is an error instead.
 """
 
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -156,3 +157,20 @@ def test_missing_browser_skips_plainly_and_is_an_error_on_ci(monkeypatch):
     monkeypatch.setenv("CI", "1")
     with pytest.raises(pytest.fail.Exception, match="CI is set"):
         _unavailable("browser test skipped: no Chromium found")
+
+
+@pytest.mark.browser
+def test_real_chapter_broken_on_purpose_fails(chromium, tmp_path):
+    """A copy of the built FODO chapter with one figure file deleted and MathJax removed fails."""
+    if not (SITE / "notebooks" / "fodo.html").exists():
+        _unavailable("browser test skipped: no built book in _build/html (run `make book` first)")
+    copy = tmp_path / "html"
+    shutil.copytree(SITE, copy, ignore=shutil.ignore_patterns("mathjax"))  # the copy has no MathJax
+    html = (copy / "notebooks" / "fodo.html").read_text()
+    figure = next(src for src in re.findall(r'<img[^>]+src="([^"]+)"', html) if "_images/" in src)
+    (copy / "notebooks" / figure).resolve().unlink()
+    report = browser_check.check_site(copy, ["notebooks/fodo.html"], chromium=chromium)
+    problems = report["notebooks/fodo.html"]
+    assert any(p.startswith("image does not load") and Path(figure).name in p for p in problems), problems
+    assert any(p.startswith("unrendered math") for p in problems), problems
+    assert any("no MathJax output" in p for p in problems), problems
