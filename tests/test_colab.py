@@ -112,3 +112,18 @@ def test_refresh_replaces_a_stale_cell_and_keeps_others():
         assert colab_cell.is_up_to_date(fixed, url, branch)
         assert [c.source for c in fixed.cells] == [c.source for c in nb.cells]
     assert "https://example.org/old" in stale.cells[1].source  # the input is not modified
+
+
+def test_cell_on_colab_asks_for_a_restart_only_when_a_loaded_version_differs(tmp_path, monkeypatch, capsys):
+    from importlib.metadata import version
+
+    nb = nbformat.read(ROOT / "notebooks" / "fodo.ipynb", as_version=4)
+    (tmp_path / "work").mkdir()
+    for m in ("numpy", "scipy", "pandas", "matplotlib"):  # as installed: no restart needed
+        monkeypatch.setitem(sys.modules, m, types.SimpleNamespace(__version__=version(m)))
+    _run_cell(nb.cells[1].source, tmp_path / "work", monkeypatch, True, tmp_path / "clone")
+    assert "restart" not in capsys.readouterr().out
+    monkeypatch.setitem(sys.modules, "scipy", types.SimpleNamespace(__version__="0.0"))  # an older one
+    _run_cell(nb.cells[1].source, tmp_path / "work", monkeypatch, True, tmp_path / "clone")
+    out = capsys.readouterr().out
+    assert "restart the runtime" in out and "scipy" in out and "numpy" not in out

@@ -87,6 +87,15 @@ def setup_source(url, branch, files):
         "    subprocess.run([sys.executable, \"-m\", \"pip\", \"install\", \"--quiet\",",
         '                    "-c", str(clone / "constraints.txt"), f"{clone}[book]"], check=True)',
     ]
+    lines += [
+        "    # A package imported before this cell keeps its old version until the runtime restarts.",
+        "    from importlib.metadata import version",
+        '    stale = [m for m in ("numpy", "scipy", "pandas", "matplotlib")',
+        '             if m in sys.modules and getattr(sys.modules[m], "__version__", None) != version(m)]',
+        "    if stale:",
+        '        print(f"Now restart the runtime (Runtime > Restart session) and run again: {stale} "',
+        '              "were imported before the pinned versions were installed.")',
+    ]
     if files:
         lines += [
             '    Path("../data").mkdir(parents=True, exist_ok=True)',
