@@ -68,18 +68,3 @@ def test_madx_input_mentions_every_magnet():
     for mag in cell.magnets:
         assert f"{mag.name}:" in text
     assert "multipole" in text and "beam, particle = proton" in text
-
-
-def test_lost_particles_are_nan_after_loss():
-    import numpy as np
-
-    from beamkit import tracking, tune
-
-    line = lattices.lhc_fodo_cell(sextupoles=True, k2sext1=0.5, k2sext2=-0.5).to_xtrack()
-    tbt = tracking.track_turns(line, 200, x=[1e-4, 0.5])
-    assert not tbt.lost[0] and tbt.lost[1]
-    turn = tbt.lost_at_turn[1]
-    assert np.all(np.isnan(tbt.x[1, turn + 1:])) and np.all(np.isfinite(tbt.x[1, :turn + 1]))
-    tw = line.twiss(method="4d")
-    q = tune.tunes(tbt.x, tbt.px, tw.betx[0], tw.alfx[0])
-    assert np.isfinite(q[0]) and np.isnan(q[1])

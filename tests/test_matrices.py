@@ -73,16 +73,6 @@ def test_sector_bend_ring_closed_form():
     assert math.isclose(tw.tune, theta / (2 * math.pi), rel_tol=1e-12)
 
 
-def test_momentum_compaction_of_bend_only_ring_is_one():
-    # alpha_c = (1/C) integral D/rho ds with D = rho everywhere gives exactly 1.
-    rho, theta = 10.0, 0.3
-    cell = lattices.Lattice(
-        "ring", rho * theta,
-        (lattices.Magnet("b", "sbend", rho * theta / 2, rho * theta, {"angle": theta}),),
-        {}, "proton", 1e10)
-    assert math.isclose(optics.momentum_compaction_from_matrices(cell), 1.0, rel_tol=1e-12)
-
-
 @pytest.mark.parametrize("length_m, focal_m", [(110.0, 40.0), (10.0, 3.0), (20.0, 50.0)])
 def test_periodic_twiss_thin_fodo_closed_form(length_m, focal_m):
     # Thin FODO of length L, quads +f and -f L/2 apart: sin(mu/2) = L/(4f) and

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from . import matrices as _mx
+from .elements import KINDS
 
 __all__ = [
     "Magnet",
@@ -57,7 +58,7 @@ LHC_QUAD_LENGTH_M = 3.3
 #: Integrated strength ``|k1 l|`` of one LHC-cell quadrupole (m^-1), from the lecture source.
 LHC_K1L_PER_M = 0.008 * 3.3
 
-_KINDS = ("quadrupole", "thin_quadrupole", "sbend", "sextupole", "marker")
+_KINDS = tuple(KINDS)
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _MATH = {
     name: getattr(math, name)
@@ -151,7 +152,8 @@ class Lattice:
             if mag.start_m < previous_end - 1e-9:
                 raise ValueError(f"{mag.name} starts at {mag.start_m} m, inside the element before it")
             if mag.end_m > self.length_m + 1e-9:
-                raise ValueError(f"{mag.name} ends at {mag.end_m} m, beyond the cell length {self.length_m} m")
+                raise ValueError(f"{mag.name} ends at {mag.end_m} m, beyond the cell length "
+                                 f"{self.length_m} m")
             previous_end = mag.end_m
         for key in self.variables:
             if not _NAME.match(key):
@@ -213,23 +215,9 @@ class Lattice:
             lines.append(f"{key} = {float(val)!r};")
         lines.append(f"{self.name}: sequence, l = {self.length_m!r}, refer = centre;")
         for mag in sorted(self.magnets, key=lambda m: m.at_m):
-            attrs = []
-            if mag.kind == "quadrupole":
-                attrs = [f"l = {mag.length_m!r}", f"k1 := {mag.strengths.get('k1', 0.0)}"]
-                cls = "quadrupole"
-            elif mag.kind == "thin_quadrupole":
-                attrs = [f"knl := {{0, {mag.strengths.get('k1l', 0.0)}}}"]
-                cls = "multipole"
-            elif mag.kind == "sbend":
-                attrs = [f"l = {mag.length_m!r}", f"angle := {mag.strengths.get('angle', 0.0)}"]
-                cls = "sbend"
-            elif mag.kind == "sextupole":
-                attrs = [f"l = {mag.length_m!r}", f"k2 := {mag.strengths.get('k2', 0.0)}"]
-                cls = "sextupole"
-            else:
-                cls = "marker"
-            attrs.append(f"at = {mag.at_m!r}")
-            lines.append(f"  {mag.name}: {cls}, " + ", ".join(attrs) + ";")
+            kind = KINDS[mag.kind]
+            attrs = [*kind.madx_attributes(mag), f"at = {mag.at_m!r}"]
+            lines.append(f"  {mag.name}: {kind.madx_class}, " + ", ".join(attrs) + ";")
         lines.append("endsequence;")
         madx_particle = self.particle
         lines.append(f"beam, particle = {madx_particle}, energy = {self.energy_ev / 1e9!r};")
@@ -249,23 +237,8 @@ class Lattice:
         env = xt.Environment()
         for key, val in self.variables.items():
             env[key] = float(val)
-        components = []
-        for mag in sorted(self.magnets, key=lambda m: m.at_m):
-            s = mag.strengths
-            if mag.kind == "quadrupole":
-                el = env.new(mag.name, xt.Quadrupole, length=mag.length_m, k1=_xexpr(s.get("k1", 0.0)), at=mag.at_m)
-            elif mag.kind == "thin_quadrupole":
-                el = env.new(mag.name, xt.Multipole, knl=[0.0, _xexpr(s.get("k1l", 0.0))], at=mag.at_m)
-            elif mag.kind == "sbend":
-                el = env.new(
-                    mag.name, xt.Bend, length=mag.length_m, angle=_xexpr(s.get("angle", 0.0)),
-                    k0_from_h=True, at=mag.at_m,
-                )
-            elif mag.kind == "sextupole":
-                el = env.new(mag.name, xt.Sextupole, length=mag.length_m, k2=_xexpr(s.get("k2", 0.0)), at=mag.at_m)
-            else:
-                el = env.new(mag.name, xt.Marker, at=mag.at_m)
-            components.append(el)
+        ordered = sorted(self.magnets, key=lambda m: m.at_m)
+        components = [KINDS[mag.kind].xtrack(env, mag, xt) for mag in ordered]
         line = env.new_line(name=self.name, length=self.length_m, components=components)
         line.particle_ref = xt.Particles(mass0=self.mass_ev, q0=self.charge, energy0=self.energy_ev)
         line.configure_bend_model(edge=bend_edge_model)
@@ -301,29 +274,20 @@ class Lattice:
             if s1 - s0 > 1e-12:
                 pieces.append((name, "drift", s0, s1, lambda ds: _mx.drift(ds)))
 
+        kick = KINDS["thin_quadrupole"]
         for i, mag in enumerate(sorted(self.magnets, key=lambda m: m.at_m)):
             add_drift(s, mag.start_m, f"drift_{i}")
-            k = mag.kind
-            if k == "quadrupole" and thin:
-                k1l = self.strength(mag, "k1") * mag.length_m
+            kind = KINDS[mag.kind]
+            if thin and kind.thinned:
+                kl = kind.integrated_strength(self, mag)
                 add_drift(mag.start_m, mag.at_m, f"{mag.name}_in")
-                pieces.append((mag.name, "thin_quadrupole", mag.at_m, mag.at_m,
-                               lambda ds, kl=k1l: _mx.thin_quadrupole(kl, plane, delta=delta)))
+                pieces.append((mag.name, kick.name, mag.at_m, mag.at_m,
+                               lambda ds, kl=kl: kick.matrix(kl, ds, plane, delta)))
                 add_drift(mag.at_m, mag.end_m, f"{mag.name}_out")
-            elif k == "quadrupole":
-                k1 = self.strength(mag, "k1")
-                pieces.append((mag.name, k, mag.start_m, mag.end_m,
-                               lambda ds, k1=k1: _mx.quadrupole(k1, ds, plane, delta=delta)))
-            elif k == "thin_quadrupole":
-                kl = self.strength(mag, "k1l")
-                pieces.append((mag.name, k, mag.at_m, mag.at_m,
-                               lambda ds, kl=kl: _mx.thin_quadrupole(kl, plane, delta=delta)))
-            elif k == "sbend":
-                h = self.strength(mag, "angle") / mag.length_m
-                pieces.append((mag.name, k, mag.start_m, mag.end_m,
-                               lambda ds, h=h: _mx.sector_bend(h * ds, ds, plane, delta=delta)))
-            elif mag.length_m > 0:  # sextupole or thick marker: linear optics of a drift
-                pieces.append((mag.name, k, mag.start_m, mag.end_m, lambda ds: _mx.drift(ds)))
+            elif mag.length_m > 0 or not kind.linear_drift:
+                k = kind.matrix_strength(self, mag)
+                pieces.append((mag.name, kind.name, mag.start_m, mag.end_m,
+                               lambda ds, k=k, kind=kind: kind.matrix(k, ds, plane, delta)))
             s = mag.end_m
         add_drift(s, self.length_m, "drift_end")
 
@@ -343,11 +307,6 @@ class Lattice:
     def one_turn_matrix(self, plane="x", *, thin=False, delta=0.0):
         """3x3 matrix of the whole cell from its start, in ``(x, x', delta)``."""
         return _mx.line_matrix(sl.matrix for sl in self.transfer_matrices(plane, thin=thin, delta=delta))
-
-
-def _xexpr(value):
-    """xtrack takes numbers as numbers and expressions as strings."""
-    return float(value) if isinstance(value, (int, float)) else str(value)
 
 
 def lhc_fodo_cell(*, bends_on=True, bend_angle_rad=LHC_BEND_ANGLE_RAD, energy_ev=7e12,
