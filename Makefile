@@ -8,11 +8,12 @@ PIP_VERSION := 26.3
 # re-reads (so re-executes) every page, not only those Sphinx thinks changed.
 BOOK_FLAGS := -W -n --keep-going --all
 
-.PHONY: help setup book test unit bench clean
+.PHONY: help setup lint book test unit bench clean
 
 help:
 	@echo "make book   set up .venv and build the executed book into _build/html"
-	@echo "make test   set up .venv, run the unit tests, execute every notebook, build with -W"
+	@echo "make lint   ruff (rules in pyproject.toml): fast, the first step of make test"
+	@echo "make test   set up .venv, lint, run the unit tests, execute every notebook, build with -W"
 	@echo "make bench  run the benchmarks in benchmarks/ (ratios against a baseline)"
 	@echo "make clean  remove _build (keep .venv)"
 
@@ -32,7 +33,11 @@ book: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest
 
-test: unit book
+# ruff first: it takes a second and catches what would fail later.
+lint: $(STAMP)
+	$(BIN)/ruff check lib tests benchmarks
+
+test: lint unit book
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

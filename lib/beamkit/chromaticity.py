@@ -13,6 +13,10 @@
 
 Chromaticity here is always ``dQ/d delta`` (beamkit's convention); MAD-X's values with
 respect to ``p_t`` are converted with ``beta0``.
+
+Length: a little over 400 lines because the formulas, the response, the measurement and
+the matching share their helpers (the matcher's Jacobian is :func:`chromaticity_response`)
+and the two chapters use them together; each function body stays short.
 """
 
 from __future__ import annotations

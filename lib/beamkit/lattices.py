@@ -10,7 +10,9 @@ From it come
 * :meth:`Lattice.transfer_matrices`: the linear matrices of :mod:`beamkit.matrices`.
 
 Because the three are built independently from one description, agreement between
-MAD-X, xtrack and the matrices is a real cross-check of each of them.
+MAD-X, xtrack and the matrices is a real cross-check of each of them. How each element
+kind is emitted lives in :mod:`beamkit.elements`; this module (about 400 lines) holds the
+description, its validation and the book's cell builders.
 
 References
 ----------
