@@ -30,6 +30,7 @@ import numpy as np
 
 from . import matrices as _mx
 from .elements import KINDS
+from .errors import InputError
 
 __all__ = [
     "Magnet",
@@ -132,34 +133,36 @@ class Lattice:
 
     def __post_init__(self):
         if not _NAME.match(self.name):
-            raise ValueError(f"lattice name {self.name!r} must be lower-case letters, digits, _")
+            raise InputError("name", self.name, "must be lower-case letters, digits, _")
         if self.particle not in PARTICLES:
-            raise ValueError(f"unknown particle {self.particle!r}; known: {sorted(PARTICLES)}")
+            raise InputError("particle", self.particle, "unknown particle", f"known: {sorted(PARTICLES)}")
         mass_ev = PARTICLES[self.particle][0]
         if not self.energy_ev > mass_ev:
-            raise ValueError(
-                f"total energy {self.energy_ev:g} eV must exceed the {self.particle} "
-                f"rest energy {mass_ev:g} eV"
+            raise InputError(
+                "energy_ev", self.energy_ev,
+                f"total energy {self.energy_ev:g} eV must exceed the {self.particle} rest energy "
+                f"{mass_ev:g} eV"
             )
         names = set()
         previous_end = 0.0
         for mag in sorted(self.magnets, key=lambda m: m.at_m):
             if mag.kind not in _KINDS:
-                raise ValueError(f"{mag.name}: unknown kind {mag.kind!r}; known: {_KINDS}")
+                raise InputError(f"{mag.name}.kind", mag.kind, "unknown kind", f"known: {_KINDS}")
             if not _NAME.match(mag.name) or mag.name in names:
-                raise ValueError(f"magnet name {mag.name!r} is not a unique lower-case identifier")
+                raise InputError("magnet name", mag.name, "is not a unique lower-case identifier")
             names.add(mag.name)
             if mag.length_m < 0:
-                raise ValueError(f"{mag.name}: negative length {mag.length_m} m")
+                raise InputError(f"{mag.name}.length_m", mag.length_m, "negative length (m)")
             if mag.start_m < previous_end - 1e-9:
-                raise ValueError(f"{mag.name} starts at {mag.start_m} m, inside the element before it")
+                raise InputError(f"{mag.name}.at_m", mag.at_m,
+                                 f"{mag.name} starts at {mag.start_m} m, inside the element before it")
             if mag.end_m > self.length_m + 1e-9:
-                raise ValueError(f"{mag.name} ends at {mag.end_m} m, beyond the cell length "
-                                 f"{self.length_m} m")
+                raise InputError(f"{mag.name}.at_m", mag.at_m, f"{mag.name} ends at {mag.end_m} m, "
+                                 f"beyond the cell length {self.length_m} m")
             previous_end = mag.end_m
         for key in self.variables:
             if not _NAME.match(key):
-                raise ValueError(f"variable name {key!r} must be a lower-case identifier")
+                raise InputError("variable name", key, "must be a lower-case identifier")
 
     # ---------------------------------------------------------------- values
     @property
@@ -204,7 +207,7 @@ class Lattice:
         try:
             return float(eval(expression, {"__builtins__": {}}, env))  # noqa: S307
         except NameError as exc:
-            raise ValueError(f"expression {expression!r} uses an unknown variable: {exc}") from None
+            raise InputError("expression", expression, f"uses an unknown variable: {exc}") from None
 
     def strength(self, magnet, key):
         return self.value(magnet.strengths.get(key, 0.0))
@@ -387,17 +390,17 @@ def fodo_cell(length_m, focal_length_m, *, quad_length_m=0.0, bend_angle_rad=0.0
         Knobs ``k1l_f``, ``k1l_d`` (m^-1) and ``theta`` (rad).
     """
     if length_m <= 0 or focal_length_m <= 0:
-        raise ValueError("length_m and focal_length_m must be positive")
+        raise InputError("length_m, focal_length_m", (length_m, focal_length_m), "must be positive (m)")
     fd = focal_length_m if focal_length_d_m is None else focal_length_d_m
     if fd <= 0:
-        raise ValueError("focal_length_d_m is the magnitude of QD's focal length: give it positive")
+        raise InputError("focal_length_d_m", fd, "is the magnitude of QD's focal length: give it positive")
     lq = float(quad_length_m)
     free_half = length_m / 2 - lq
     if free_half <= 0:
-        raise ValueError(f"quadrupoles of {lq} m do not fit in a {length_m} m cell")
+        raise InputError("quad_length_m", lq, f"quadrupoles of {lq} m do not fit in a {length_m} m cell")
     lb = free_half / 2 if bend_length_m is None else float(bend_length_m)
     if bend_angle_rad and not 0 < lb < free_half:
-        raise ValueError(f"bend length {lb} m must be positive and below {free_half} m")
+        raise InputError("bend_length_m", lb, f"bend length {lb} m must be positive and below {free_half} m")
     variables = {"k1l_f": 1.0 / focal_length_m, "k1l_d": -1.0 / fd, "theta": bend_angle_rad / 2}
     if lq > 0:
         mags = [

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import UnstableLatticeError
+from . import _validate as v
+from .errors import InputError, UnstableLatticeError
 
 __all__ = [
     "drift",
@@ -39,15 +40,14 @@ __all__ = [
 
 
 def _check_plane(plane):
-    if plane not in ("x", "y"):
-        raise ValueError(f"plane must be 'x' or 'y', got {plane!r}")
+    v.choice("plane", plane, ("x", "y"))
 
 
 def _embed(m2, dispersion=(0.0, 0.0), dim=3):
     if dim == 2:
         return np.asarray(m2, dtype=float)
     if dim != 3:
-        raise ValueError(f"dim must be 2 or 3, got {dim!r}")
+        raise InputError("dim", dim, "must be 2 or 3", "2 for (x, x'), 3 for (x, x', delta)")
     m = np.eye(3)
     m[:2, :2] = m2
     m[0, 2], m[1, 2] = dispersion
@@ -106,7 +106,7 @@ def sector_bend(angle_rad, length_m, plane="x", dim=3, delta=0.0):
     """
     _check_plane(plane)
     if length_m <= 0:
-        raise ValueError(f"a sector bend needs a positive length, got {length_m!r} m")
+        raise InputError("length_m", length_m, "a sector bend needs a positive length (m)")
     if plane == "y" or angle_rad == 0:
         return drift(length_m, dim=dim)
     h = angle_rad / length_m
@@ -123,7 +123,7 @@ def line_matrix(matrices):
     """Product of transfer matrices given in beam order: ``M_n @ ... @ M_1``."""
     matrices = list(matrices)
     if not matrices:
-        raise ValueError("line_matrix needs at least one matrix")
+        raise InputError("matrices", matrices, "line_matrix needs at least one matrix")
     out = np.eye(np.shape(matrices[0])[0])
     for m in matrices:
         out = np.asarray(m, dtype=float) @ out
@@ -189,9 +189,9 @@ def periodic_twiss(matrix, plane=None):
     """
     m = np.asarray(matrix, dtype=float)
     if m.shape not in ((2, 2), (3, 3)):
-        raise ValueError(f"periodic_twiss needs a 2x2 or 3x3 matrix, got shape {m.shape}")
+        raise InputError("matrix", m, f"periodic_twiss needs a 2x2 or 3x3 matrix, got shape {m.shape}")
     if not np.all(np.isfinite(m)):
-        raise ValueError("periodic_twiss got a matrix with NaN or inf entries")
+        raise InputError("matrix", m, "periodic_twiss got a matrix with NaN or inf entries")
     trace = m[0, 0] + m[1, 1]
     if not abs(trace) < 2.0:
         raise UnstableLatticeError(trace, plane)
