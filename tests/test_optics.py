@@ -75,3 +75,13 @@ def test_compare_differences(thin_fodo):
         optics.compare({"a": a}, reference="c")
     with pytest.raises(InputError, match="not Optics"):
         optics.compare({"a": a.summary})
+
+
+def test_three_ways_gives_four_independent_results(lhc_cell_bends_off):
+    results = optics.twiss_three_ways(lhc_cell_bends_off)
+    assert list(results) == ["MAD-X", "xtrack", "thick matrices", "thin matrices"]
+    frame = optics.compare(results)
+    # Same thick model in three engines: tunes agree to rounding (test_lhc_cell); the thin
+    # model differs by ~0.007 in tune (physics notes: thin vs thick, one slice).
+    assert abs(frame.loc["q_x", "xtrack - MAD-X"]) < 1e-9
+    assert 1e-3 < frame.loc["q_x", "thin matrices - MAD-X"] < 1e-2

@@ -33,9 +33,11 @@ __all__ = [
     "sector_bend",
     "line_matrix",
     "PeriodicTwiss",
+    "TwissAlong",
     "periodic_twiss",
     "propagate_twiss",
     "is_symplectic",
+    "thin_fodo_traces",
 ]
 
 
@@ -162,6 +164,34 @@ class PeriodicTwiss:
     dispersion_prime: float = float("nan")
 
 
+@dataclass(frozen=True, eq=False)
+class TwissAlong:
+    """Twiss functions and dispersion carried through a line (:func:`propagate_twiss`).
+
+    Attributes
+    ----------
+    beta_m, alpha : numpy.ndarray
+        Twiss functions (m, 1) at the entrance and after every matrix, length n + 1.
+    mu_rad : numpy.ndarray
+        Phase advance accumulated from the entrance (rad).
+    dispersion_m, dispersion_prime : numpy.ndarray
+        Dispersion D (m) and D' (1).
+    """
+
+    beta_m: np.ndarray
+    alpha: np.ndarray
+    mu_rad: np.ndarray
+    dispersion_m: np.ndarray
+    dispersion_prime: np.ndarray
+
+    def to_frame(self):
+        """One row per position: the five arrays as columns."""
+        import pandas as pd
+
+        return pd.DataFrame({k: getattr(self, k) for k in
+                             ("beta_m", "alpha", "mu_rad", "dispersion_m", "dispersion_prime")})
+
+
 def periodic_twiss(matrix, plane=None):
     """Periodic Twiss functions from a one-period transfer matrix.
 
@@ -228,7 +258,7 @@ def propagate_twiss(matrices, twiss0):
 
     Returns
     -------
-    dict of numpy arrays
+    TwissAlong
         ``beta_m``, ``alpha``, ``mu_rad`` (accumulated phase), ``dispersion_m`` and
         ``dispersion_prime`` at the entrance and after every matrix (length n + 1).
 
@@ -259,10 +289,42 @@ def propagate_twiss(matrices, twiss0):
         g = (1.0 + a * a) / b
         d, dp = (m[:2, :2] @ np.array([d, dp]) + (m[:2, 2] if m.shape[0] == 3 else 0.0))
         beta[i], alpha[i], mu[i], disp[i], dispp[i] = b, a, phase, d, dp
-    return {
-        "beta_m": beta,
-        "alpha": alpha,
-        "mu_rad": mu,
-        "dispersion_m": disp,
-        "dispersion_prime": dispp,
-    }
+    return TwissAlong(beta_m=beta, alpha=alpha, mu_rad=mu, dispersion_m=disp, dispersion_prime=dispp)
+
+
+def thin_fodo_traces(f_f_m, f_d_m, length_m=1.0):
+    """Traces of the one-cell matrix of a thin FODO cell in x and y (stable when |trace| < 2).
+
+    The cell runs from the middle of QF to the middle of QF: half of QF (focal length
+    ``2 f_F``), a drift ``L/2``, QD (focal length ``-f_D`` in x), a drift ``L/2`` and the
+    other half of QF; the vertical plane sees the opposite signs. The matrices are
+    multiplied out; the closed form is
+    ``trace_x = 2 - L (1/f_F - 1/f_D) - L^2/(4 f_F f_D)`` and ``trace_y`` with ``f_F`` and
+    ``f_D`` swapped in the middle term :cite:p:`wille2000`.
+
+    Parameters
+    ----------
+    f_f_m, f_d_m : float
+        Focal lengths of the whole QF and of QD, both as positive numbers (m).
+    length_m : float
+        Cell length L (m).
+
+    Returns
+    -------
+    (float, float)
+        ``(trace_x, trace_y)``.
+    """
+    f_f_m = v.scalar("f_f_m", f_f_m, positive=True, unit="m")
+    f_d_m = v.scalar("f_d_m", f_d_m, positive=True, unit="m")
+    length_m = v.scalar("length_m", length_m, positive=True, unit="m")
+    traces = []
+    for plane in ("x", "y"):
+        m = line_matrix([
+            thin_quadrupole(1 / (2 * f_f_m), plane, dim=2),
+            drift(length_m / 2, dim=2),
+            thin_quadrupole(-1 / f_d_m, plane, dim=2),
+            drift(length_m / 2, dim=2),
+            thin_quadrupole(1 / (2 * f_f_m), plane, dim=2),
+        ])
+        traces.append(float(np.trace(m)))
+    return traces[0], traces[1]

@@ -42,6 +42,7 @@ __all__ = [
     "twiss_madx",
     "twiss_xtrack",
     "twiss_matrices",
+    "twiss_three_ways",
     "compare",
     "SUMMARY_KEYS",
 ]
@@ -260,18 +261,47 @@ def twiss_matrices(lattice, thin=False, max_step_m=0.5, delta_step=1e-6):
     table = pd.DataFrame({
         "name": ["start"] + [sl.name for sl in slices],
         "s_m": np.array([0.0] + [sl.s_end_m for sl in slices]),
-        "beta_x_m": ax["beta_m"],
-        "beta_y_m": ay["beta_m"],
-        "alpha_x": ax["alpha"],
-        "alpha_y": ay["alpha"],
-        "dispersion_x_m": ax["dispersion_m"],
-        "dispersion_prime_x": ax["dispersion_prime"],
-        "mu_x_rad": ax["mu_rad"],
-        "mu_y_rad": ay["mu_rad"],
+        "beta_x_m": ax.beta_m,
+        "beta_y_m": ay.beta_m,
+        "alpha_x": ax.alpha,
+        "alpha_y": ay.alpha,
+        "dispersion_x_m": ax.dispersion_m,
+        "dispersion_prime_x": ax.dispersion_prime,
+        "mu_x_rad": ax.mu_rad,
+        "mu_y_rad": ay.mu_rad,
     })
     return _optics(table, "thin-lens matrices" if thin else "thick matrices",
                    q_x=tune["x"][0], q_y=tune["y"][0], dq_x=tune["x"][1], dq_y=tune["y"][1],
                    alpha_c=momentum_compaction_from_matrices(lattice, thin=thin))
+
+
+def twiss_three_ways(lattice, *, thin_matrices=True):
+    """Optics of a lattice from MAD-X, xtrack and thick (and thin-lens) matrices.
+
+    Each engine builds the lattice from its one description (:mod:`beamkit.lattices`),
+    so the results are independent and :func:`compare` shows how far they agree.
+
+    Parameters
+    ----------
+    lattice : beamkit.lattices.Lattice
+    thin_matrices : bool
+        Also the thin-lens matrix model (MAD-X ``makethin`` with one slice).
+
+    Returns
+    -------
+    dict of str to Optics
+        Keys ``"MAD-X"``, ``"xtrack"``, ``"thick matrices"`` and ``"thin matrices"``.
+    """
+    from .madx import session
+
+    with session() as mad:
+        mad.load(lattice)
+        from_madx = twiss_madx(mad)
+    out = {"MAD-X": from_madx, "xtrack": twiss_xtrack(lattice.to_xtrack()),
+           "thick matrices": twiss_matrices(lattice)}
+    if thin_matrices:
+        out["thin matrices"] = twiss_matrices(lattice, thin=True)
+    return out
 
 
 def compare(results, reference=None, keys=SUMMARY_KEYS):
