@@ -14,10 +14,7 @@ MAD-X, xtrack and the matrices is a real cross-check of each of them. How each e
 kind is emitted lives in :mod:`beamkit.elements`; this module (about 400 lines) holds the
 description, its validation and the book's cell builders.
 
-References
-----------
-A. Oeftiger, *Lecture 6: Off-momentum effects, synchrotron radiation*, Oxford (2026):
-the LHC-like FODO cell.
+The LHC-like FODO cell is that of :cite:p:`oeftiger2026lecture6`.
 """
 
 from __future__ import annotations

@@ -11,10 +11,8 @@ xtrack. A line of elements ``M_1, M_2, ..., M_n`` (in beam order) has the matrix
 For a vertical plane the dispersion column of a bend is zero (the bends here are
 horizontal), so every function returns the same 3x3 shape for either plane.
 
-References
-----------
-K. Wille, *The Physics of Particle Accelerators*, Oxford University Press (2000), ch. 3.
-S. Y. Lee, *Accelerator Physics*, 4th ed., World Scientific (2019), ch. 2.
+The matrices and Twiss functions follow :cite:p:`wille2000` (ch. 3) and :cite:p:`lee2019`
+(ch. 2).
 """
 
 from __future__ import annotations
@@ -293,7 +291,7 @@ def propagate_twiss(matrices, twiss0):
 
 
 def thin_fodo_traces(f_f_m, f_d_m, length_m=1.0):
-    """Traces of the one-cell matrix of a thin FODO cell in x and y (stable when |trace| < 2).
+    """Traces of the one-cell matrix of a thin FODO cell in x and y (stable when ``|trace| < 2``).
 
     The cell runs from the middle of QF to the middle of QF: half of QF (focal length
     ``2 f_F``), a drift ``L/2``, QD (focal length ``-f_D`` in x), a drift ``L/2`` and the

@@ -78,9 +78,10 @@ class Optics:
     beta0 : float
         Relativistic beta of the reference particle used to convert MAD-X's ``pt``
         derivatives (NaN for the other engines, which need none).
-    madx_summary : mapping or None
+    madx_summary : dict
         MAD-X's own summary (``q1``, ``q2``, ``dq1``, ``dq2`` per ``pt``, ``betxmax``,
-        ``betymax``, ``dxmax``, ``alfa``, ``gammatr``) for the MAD-X engine, read-only.
+        ``betymax``, ``dxmax``, ``alfa``, ``gammatr``), a read-only mapping, for the
+        MAD-X engine; None for the others.
     """
 
     table: pd.DataFrame

@@ -39,9 +39,9 @@ __all__ = [
     "PS_LIKE_P0C_EV",
 ]
 
-#: Relative tolerance for the lecture's 10-digit MAD-X output: half a unit of the 10th digit
-#: (5e-11) plus the difference between MAD-X 5.09.03 on macOS (the source) and cpymad's
-#: MAD-X on Linux.
+#: Relative tolerance for the lecture's 10-digit MAD-X output, half a unit of the 10th
+#: digit (5e-11) plus the difference between MAD-X 5.09.03 on macOS (the source) and
+#: cpymad's MAD-X on Linux.
 LECTURE_PRINTED_RTOL = 1e-9
 
 # ---------------------------------------------------------------- bends off (theta = 0)

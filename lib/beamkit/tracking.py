@@ -30,15 +30,17 @@ class TurnByTurn:
 
     Attributes
     ----------
-    x, px, y, py, delta : numpy.ndarray, shape (n_particles, n_turns)
-        ``x``, ``y`` in m, ``px``, ``py`` as xtrack's ``P_x / P_0`` (1), ``delta`` (1).
-        A lost particle's entries are NaN after its turn of loss, so tune analysis
-        returns NaN for it.
-    lost : numpy.ndarray of bool, shape (n_particles,)
-        True for particles lost during tracking. xtrack marks a particle lost beyond its
-        global aperture of 1 m in x or y, or at an element aperture.
-    lost_at_turn : numpy.ndarray of float, shape (n_particles,)
-        Turn index (0 = the first pass) in which the particle was lost; NaN when kept.
+    x, px, y, py, delta : numpy.ndarray
+        Shape ``(n_particles, n_turns)``; ``x``, ``y`` in m, ``px``, ``py`` as xtrack's
+        ``P_x / P_0`` (1), ``delta`` (1). A lost particle's entries are NaN after its turn
+        of loss, so tune analysis returns NaN for it.
+    lost : numpy.ndarray
+        Booleans, shape ``(n_particles,)``: true for particles lost during tracking.
+        xtrack marks a particle lost beyond its global aperture of 1 m in x or y, or at an
+        element aperture.
+    lost_at_turn : numpy.ndarray
+        Floats, shape ``(n_particles,)``: the turn index (0 = the first pass) in which the
+        particle was lost; NaN when kept.
     """
 
     x: np.ndarray
@@ -64,9 +66,10 @@ class Coordinates:
 
     Attributes
     ----------
-    x, px, y, py, delta, zeta : numpy.ndarray, shape (n_particles,)
-        m, 1 (``P_x/P_0``), m, 1, 1, m; NaN for lost particles.
-    lost : numpy.ndarray of bool, shape (n_particles,)
+    x, px, y, py, delta, zeta : numpy.ndarray
+        Shape ``(n_particles,)``; m, 1 (``P_x/P_0``), m, 1, 1, m; NaN for lost particles.
+    lost : numpy.ndarray
+        Booleans, shape ``(n_particles,)``.
     """
 
     x: np.ndarray

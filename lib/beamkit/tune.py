@@ -14,10 +14,7 @@ Traps handled here (see the notation page and the physics notes):
   advance. The complex normalised signal ``x_n - i p_n`` removes both problems:
   see :func:`normalised_signal`.
 
-References
-----------
-J. Laskar, *Frequency analysis for multi-dimensional systems*, Physica D 67 (1993) 257.
-F. Asvesta, N. Karastathis, P. Zisopoulos, PyNAFF (2019), https://github.com/nkarast/PyNAFF.
+NAFF is :cite:p:`laskar1993`; PyNAFF :cite:p:`pynaff` is the reference implementation.
 """
 
 from __future__ import annotations
