@@ -56,3 +56,20 @@ def test_same_seed_same_beam_and_lost_particles_left_out():
     x[:10] = np.nan
     assert moments(x, a["px"]).n_particles == 990
     assert np.isnan(x[:10]).all()   # the caller's array is not changed
+
+
+def test_twiss_ellipse_matches_beam_moments():
+    # The 1-sigma ellipse of a Gaussian beam has the beam's rms size as its half-width in x:
+    # max |x - centre| = sqrt(eps beta) (closed form; the 400-point curve hits the maximum
+    # at phi = 0 exactly).
+    from beamkit import plotting
+
+    b = _beam(50_000, seed=2)
+    m = moments(b["y"], b["py"], plane="y")
+    ex, epx = plotting.twiss_ellipse(m.beta_m, m.alpha, m.eps_m, n_points=400, n_sigma=2.0,
+                                     centre=(m.mean_m, m.mean_p))
+    assert np.isclose(np.max(np.abs(ex - m.mean_m)), 2.0 * np.sqrt(m.eps_m * m.beta_m), rtol=1e-12)
+    # Every point satisfies gamma x^2 + 2 alpha x px + beta px^2 = (n_sigma)^2 eps.
+    x, px = ex - m.mean_m, epx - m.mean_p
+    gamma = (1 + m.alpha**2) / m.beta_m
+    assert np.allclose(gamma * x**2 + 2 * m.alpha * x * px + m.beta_m * px**2, 4.0 * m.eps_m, rtol=1e-12)
