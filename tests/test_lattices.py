@@ -96,4 +96,4 @@ def test_every_element_kind_is_emitted_three_ways():
 
     tw = line.twiss(method="4d")
     for plane, q in (("x", tw.qx), ("y", tw.qy)):
-        assert abs(matrices.periodic_twiss(cell.one_turn_matrix(plane)).tune - q) < 1e-9
+        assert abs(matrices.periodic_twiss(cell.one_turn_matrix(plane)).q - q) < 1e-9

@@ -70,7 +70,7 @@ def test_sector_bend_ring_closed_form():
     assert abs(tw.alpha) < 1e-12
     assert math.isclose(tw.dispersion_m, rho, rel_tol=1e-12)
     assert abs(tw.dispersion_prime) < 1e-12
-    assert math.isclose(tw.tune, theta / (2 * math.pi), rel_tol=1e-12)
+    assert math.isclose(tw.q, theta / (2 * math.pi), rel_tol=1e-12)
 
 
 @pytest.mark.parametrize("length_m, focal_m", [(110.0, 40.0), (10.0, 3.0), (20.0, 50.0)])
@@ -87,7 +87,7 @@ def test_periodic_twiss_thin_fodo_closed_form(length_m, focal_m):
     # Rounding only: a handful of 3x3 products of O(1) numbers.
     assert math.isclose(tx.beta_m, beta_max, rel_tol=1e-12)
     assert math.isclose(ty.beta_m, beta_min, rel_tol=1e-12)
-    assert math.isclose(tx.tune, mu / (2 * math.pi), rel_tol=1e-12)
+    assert math.isclose(tx.q, mu / (2 * math.pi), rel_tol=1e-12)
     assert abs(tx.alpha) < 1e-12
     table = optics.twiss_matrices(cell).table
     at_qd = table[np.isclose(table.s_m, length_m / 2)]

@@ -168,7 +168,7 @@ class Lattice:
         return PARTICLES[self.particle][0]
 
     @property
-    def charge(self):
+    def q0(self):
         """Charge of the particle in units of e."""
         return PARTICLES[self.particle][1]
 
@@ -242,7 +242,7 @@ class Lattice:
         ordered = sorted(self.magnets, key=lambda m: m.at_m)
         components = [KINDS[mag.kind].xtrack(env, mag, xt) for mag in ordered]
         line = env.new_line(name=self.name, length=self.length_m, components=components)
-        line.particle_ref = xt.Particles(mass0=self.mass_ev, q0=self.charge, energy0=self.energy_ev)
+        line.particle_ref = xt.Particles(mass0=self.mass_ev, q0=self.q0, energy0=self.energy_ev)
         line.configure_bend_model(edge=bend_edge_model)
         return line
 

@@ -72,26 +72,26 @@ def _focusing_block(k_per_m2, length_m):
     return np.array([[1.0, length_m], [0.0, 1.0]])
 
 
-def quadrupole(k1_per_m2, length_m, plane="x", dim=3, delta=0.0):
-    """Thick quadrupole of normalised gradient ``k1_per_m2`` (m^-2) and length (m).
+def quadrupole(k1, length_m, plane="x", dim=3, delta=0.0):
+    """Thick quadrupole of normalised gradient ``k1`` (m^-2) and length ``length_m`` (m).
 
     ``k1 > 0`` focuses in ``x`` and defocuses in ``y``. An off-momentum particle sees
     ``k1 / (1 + delta)`` (its magnetic rigidity is larger), which is how the natural
     chromaticity arises.
     """
     _check_plane(plane)
-    k = k1_per_m2 / (1.0 + delta)
+    k = k1 / (1.0 + delta)
     k = k if plane == "x" else -k
     return _embed(_focusing_block(k, length_m), dim=dim)
 
 
-def thin_quadrupole(k1l_per_m, plane="x", dim=3, delta=0.0):
-    """Thin quadrupole of integrated strength ``k1l_per_m`` = 1/f (m^-1).
+def thin_quadrupole(k1l, plane="x", dim=3, delta=0.0):
+    """Thin quadrupole of integrated strength ``k1l`` = 1/f (m^-1).
 
     ``x' -> x' - k1l x`` in the horizontal plane, ``y' -> y' + k1l y`` in the vertical.
     """
     _check_plane(plane)
-    kl = k1l_per_m / (1.0 + delta)
+    kl = k1l / (1.0 + delta)
     kl = kl if plane == "x" else -kl
     return _embed([[1.0, 0.0], [-kl, 1.0]], dim=dim)
 
@@ -145,8 +145,8 @@ class PeriodicTwiss:
     ----------
     beta_m, alpha, gamma_per_m : float
         Twiss functions (m, 1, 1/m).
-    tune : float
-        Fractional phase advance per period, ``mu / (2 pi)`` in [0, 1).
+    q : float
+        Tune of one period: phase advance per period over 2 pi, ``mu / (2 pi)`` in [0, 1).
     mu_rad : float
         Phase advance per period in [0, 2 pi) (rad).
     dispersion_m, dispersion_prime : float
@@ -156,10 +156,15 @@ class PeriodicTwiss:
     beta_m: float
     alpha: float
     gamma_per_m: float
-    tune: float
+    q: float
     mu_rad: float
     dispersion_m: float = float("nan")
     dispersion_prime: float = float("nan")
+
+    @property
+    def tune(self):
+        """The same as :attr:`q` (kept for ``benchmarks/run.py``; use ``q``)."""
+        return self.q
 
 
 @dataclass(frozen=True, eq=False)
@@ -237,7 +242,7 @@ def periodic_twiss(matrix, plane=None):
         beta_m=float(beta),
         alpha=float(alpha),
         gamma_per_m=float(gamma),
-        tune=float(mu / (2 * np.pi)),
+        q=float(mu / (2 * np.pi)),
         mu_rad=float(mu),
         dispersion_m=float(disp),
         dispersion_prime=float(dispp),

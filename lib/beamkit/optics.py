@@ -255,8 +255,8 @@ def twiss_matrices(lattice, thin=False, max_step_m=0.5, delta_step=1e-6):
         q = []
         for d in (+delta_step, -delta_step):
             m = lattice.one_turn_matrix(plane, thin=thin, delta=d)
-            q.append(_mx.periodic_twiss(m, plane).tune)
-        tune[plane] = (start.tune, (q[0] - q[1]) / (2 * delta_step))
+            q.append(_mx.periodic_twiss(m, plane).q)
+        tune[plane] = (start.q, (q[0] - q[1]) / (2 * delta_step))
     slices, ax, _ = out["x"]
     _, ay, _ = out["y"]
     table = pd.DataFrame({

@@ -100,14 +100,14 @@ def plot_twiss(optics, lattice=None, *, dispersion=True, title=None, extra=None)
     return fig, axes
 
 
-def twiss_ellipse(beta_m, alpha, emittance_m, n_points=200, *, n_sigma=1.0, centre=(0.0, 0.0)):
+def twiss_ellipse(beta_m, alpha, eps_m, n_points=200, *, n_sigma=1.0, centre=(0.0, 0.0)):
     """Points ``(x, px)`` (m, rad) on the ellipse ``gamma x^2 + 2 alpha x px + beta px^2 = eps``.
 
     Parameters
     ----------
     beta_m, alpha : float
         Twiss functions (m, 1) of the ellipse.
-    emittance_m : float
+    eps_m : float
         RMS emittance (m): with ``n_sigma = 1`` the ellipse of area ``pi eps``.
     n_points : int
         Points on the closed curve.
@@ -118,12 +118,12 @@ def twiss_ellipse(beta_m, alpha, emittance_m, n_points=200, *, n_sigma=1.0, cent
     """
     beta_m = v.scalar("beta_m", beta_m, positive=True, unit="m")
     alpha = v.scalar("alpha", alpha)
-    emittance_m = v.scalar("emittance_m", emittance_m, nonnegative=True, unit="m")
+    eps_m = v.scalar("eps_m", eps_m, nonnegative=True, unit="m")
     n_points = v.integer("n_points", n_points, minimum=3)
     n_sigma = v.scalar("n_sigma", n_sigma, positive=True)
     phi = np.linspace(0, 2 * np.pi, n_points)
-    x = n_sigma * np.sqrt(emittance_m * beta_m) * np.cos(phi)
-    px = -n_sigma * np.sqrt(emittance_m / beta_m) * (alpha * np.cos(phi) + np.sin(phi))
+    x = n_sigma * np.sqrt(eps_m * beta_m) * np.cos(phi)
+    px = -n_sigma * np.sqrt(eps_m / beta_m) * (alpha * np.cos(phi) + np.sin(phi))
     return centre[0] + x, centre[1] + px
 
 
@@ -137,7 +137,7 @@ def plot_phase_space(x, px, *, ax=None, ellipse=None, label=None, px_unit="mrad"
     ----------
     x, px : array_like
         Positions (m) and angles (rad).
-    ellipse : tuple (beta_m, alpha, emittance_m), optional
+    ellipse : tuple (beta_m, alpha, eps_m), optional
         Draws the matching ellipse.
     px_unit : {"mrad", "urad"}
         Unit of the ``px`` axis; microradians suit large-beta, high-energy optics.
