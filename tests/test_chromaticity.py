@@ -153,8 +153,8 @@ def test_sextupole_response_thin_lens_against_xtrack(cell):
     numeric = chromaticity.chromaticity_response(line, ["k2sext1", "k2sext2"], step=0.01)
     # xtrack's thick sextupoles against the thin-lens formula evaluated with the average of
     # entrance and exit optics: beta varies by ~1 % over the 1 m magnets, and its curvature
-    # term left out by the average is a few 1e-4 relative (measured 3e-4).
-    assert np.allclose(numeric, thin, rtol=1e-3, atol=0)
+    # term left out by the average is a few 1e-4 relative (measured <= 2.8e-4).
+    assert np.allclose(numeric, thin, rtol=5e-4, atol=0)
     # The knobs are put back.
     assert line.vars["k2sext1"]._value == 0.0 and line.vars["k2sext2"]._value == 0.0
     # Signs: sext1 (high beta_x, D > 0) raises Q'_x and lowers Q'_y.
@@ -163,10 +163,12 @@ def test_sextupole_response_thin_lens_against_xtrack(cell):
 
 def test_thin_lens_estimate_is_near_the_lecture_strengths(cell):
     # Solving the thin-lens response for Q' = 0 gives the lecture's matched strengths to
-    # the accuracy of the thin-lens response above (1e-3 relative).
+    # the accuracy of the response: its entries differ from xtrack's by <= 3e-4 relative
+    # (test above) and cond(R) ~ 2.2 amplifies that to <= 7e-4 in k2; hence 1e-3. Measured:
+    # 2.4e-5 (issue 9 discusses why the agreement is closer than this bound).
     line = cell.to_xtrack()
     at = chromaticity.sextupole_optics(line, ("sext1", "sext2"))
     r = chromaticity.sextupole_thin_lens_response(at.beta_x_m, at.beta_y_m, at.dispersion_x_m, at.length_m)
     tw = line.twiss(method="4d")
     k2 = np.linalg.solve(r, -np.array([tw.dqx, tw.dqy]))
-    assert np.allclose(k2, [ref.LHC_CELL_K2SEXT1, ref.LHC_CELL_K2SEXT2], rtol=2e-3)
+    assert np.allclose(k2, [ref.LHC_CELL_K2SEXT1, ref.LHC_CELL_K2SEXT2], rtol=1e-3, atol=0)
