@@ -18,12 +18,13 @@ CACHE_INPUTS   := lib data pyproject.toml constraints.txt
 cache_key = $(shell find $(CACHE_INPUTS) -type f -not -path '*/__pycache__/*' -not -name '*.pyc' \
 	| LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16)
 
-.PHONY: help setup book fresh-book browser test unit bench clean
+.PHONY: help setup lint book fresh-book browser test unit bench clean
 
 help:
 	@echo "make book   set up .venv and build the executed book into _build/html (cached execution)"
-	@echo "make test   set up .venv, run the unit tests, execute every notebook from clean, build"
-	@echo "            with -W, then check every page in headless Chromium (make browser)"
+	@echo "make test   set up .venv, lint, run the unit tests, execute every notebook from clean,"
+	@echo "            build with -W, then check every page in headless Chromium (make browser)"
+	@echo "make lint   ruff (rules in pyproject.toml): fast, the first step of make test"
 	@echo "make fresh-book  build with an empty execution cache (every notebook executed)"
 	@echo "make browser     check the built _build/html in headless Chromium, screenshots in"
 	@echo "                 _build/screenshots/ (skips with a message if no Chromium; CI=1: error)"
@@ -60,7 +61,11 @@ browser: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/python -m pytest -m "not browser"
 
-test: unit fresh-book browser
+# ruff first: it takes a second and catches what would fail later.
+lint: $(STAMP)
+	$(BIN)/ruff check lib tests benchmarks tools
+
+test: lint unit fresh-book browser
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

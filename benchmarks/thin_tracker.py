@@ -8,7 +8,7 @@ expanded drifts, x' = px / (1 + delta). Bends must be off (a bend of angle 0 is 
 
 from __future__ import annotations
 
-import numpy as np
+from beamkit.elements import KINDS
 
 
 def thin_program(lattice):
@@ -24,16 +24,13 @@ def thin_program(lattice):
                 steps.append(("drift", length))
 
     for mag in sorted(lattice.magnets, key=lambda m: m.at_m):
-        if mag.kind == "sbend" and lattice.strength(mag, "angle") != 0:
+        kind = KINDS[mag.kind]
+        if kind.per_length and lattice.strength(mag, kind.strength) != 0:
             raise ValueError("the numpy thin tracker needs the bends off (theta = 0)")
         drift(mag.start_m - s)
-        if mag.kind == "quadrupole":
+        if kind.thin_kick is not None:
             drift(mag.length_m / 2)
-            steps.append(("quad", lattice.strength(mag, "k1") * mag.length_m))
-            drift(mag.length_m / 2)
-        elif mag.kind == "sextupole":
-            drift(mag.length_m / 2)
-            steps.append(("sext", lattice.strength(mag, "k2") * mag.length_m))
+            steps.append((kind.thin_kick, kind.integrated_strength(lattice, mag)))
             drift(mag.length_m / 2)
         else:
             drift(mag.length_m)

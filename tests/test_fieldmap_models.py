@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.constants import c as C_LIGHT
 
-from beamkit.beam import beam_moments, matched_gaussian
+from beamkit.beam import matched_gaussian
 from beamkit.fieldmap import (
     PS_LIKE,
     FieldMap,
@@ -96,7 +96,7 @@ def test_reference_orbit_and_frames(fm, orbit):
     assert abs(out["x"][0]) < 1e-10 and abs(out["px"][0]) < 1e-12
     # round trip of a spread of particles
     beam = matched_gaussian(100, beta_x_m=20, alpha_x=1, eps_x_m=1e-6, beta_y_m=10,
-                            alpha_y=-0.5, eps_y_m=1e-6, sigma_delta=1e-3, dx_m=2.0, seed=4)
+                            alpha_y=-0.5, eps_y_m=1e-6, sigma_delta=1e-3, dispersion_x_m=2.0, seed=4)
     back = from_map_frame(to_map_frame(beam, orbit.exit), orbit.exit)
     for k in ("x", "px", "y", "py"):
         assert np.allclose(back[k], beam[k], rtol=0, atol=1e-16)
@@ -200,7 +200,7 @@ def test_scan_current_executors_agree():
     make = functools.partial(synthetic_combined_function_magnet, **small)
     ref = find_reference_orbit(make(), P0C, 1.0, x_middle=0.0043)
     beam = matched_gaussian(200, beta_x_m=20, alpha_x=0.5, eps_x_m=1e-6, beta_y_m=15,
-                            alpha_y=-0.3, eps_y_m=1e-6, sigma_delta=1e-3, dx_m=2.5, seed=7)
+                            alpha_y=-0.3, eps_y_m=1e-6, sigma_delta=1e-3, dispersion_x_m=2.5, seed=7)
     currents = [390.0, 400.0, 410.0]
     kw = dict(reference=ref, n_steps=360, progress=False)
     with ThreadPoolExecutor(2) as ex:
@@ -220,17 +220,6 @@ def test_scan_current_executors_agree():
     # more current bends more: the beam moves to -x (inside of the ring) as I rises
     assert t["mean_x_m"].is_monotonic_decreasing
     assert list(t.index) == currents
-
-
-def test_beam_moments_recover_matched_twiss():
-    b = matched_gaussian(200_000, beta_x_m=20, alpha_x=1.5, eps_x_m=2e-6, beta_y_m=10,
-                         alpha_y=0, eps_y_m=1e-6, sigma_delta=1e-3, dx_m=3.0, dpx=0.1, seed=1)
-    m = beam_moments(b["x"], b["px"], b["delta"])
-    # statistical error of second moments ~ sqrt(2/N) = 0.3 %; tolerance 1.5 % (5 sigma)
-    assert np.isclose(m["eps_betatron_m"], 2e-6, rtol=0.015)
-    assert np.isclose(m["dx_m"], 3.0, rtol=0.015)
-    assert np.isclose(m["dpx"], 0.1, rtol=0.05)
-    assert abs(beam_moments(b["y"], b["py"])["alpha"]) < 0.02
 
 
 def test_shipped_map_is_what_the_script_makes():

@@ -70,16 +70,30 @@ def test_madx_input_mentions_every_magnet():
     assert "multipole" in text and "beam, particle = proton" in text
 
 
-def test_lost_particles_are_nan_after_loss():
-    import numpy as np
+def test_every_element_kind_is_emitted_three_ways():
+    # One dispatch (beamkit.elements.KINDS) serves MAD-X text, xtrack and matrices: a cell
+    # holding every kind is built by each, and xtrack's tune equals the matrices' (two
+    # independent constructions of the same linear map: rounding only).
+    from dataclasses import replace
 
-    from beamkit import tracking, tune
+    from beamkit.elements import KINDS
 
-    line = lattices.lhc_fodo_cell(sextupoles=True, k2sext1=0.5, k2sext2=-0.5).to_xtrack()
-    tbt = tracking.track_turns(line, 200, x=[1e-4, 0.5])
-    assert not tbt.lost[0] and tbt.lost[1]
-    turn = tbt.lost_at_turn[1]
-    assert np.all(np.isnan(tbt.x[1, turn + 1:])) and np.all(np.isfinite(tbt.x[1, :turn + 1]))
+    base = lattices.fodo_cell(20.0, 8.0, quad_length_m=0.5, bend_angle_rad=0.02)
+    extra = (lattices.Magnet("kick", "thin_quadrupole", 2.6, 0.0, {"k1l": 0.001}),
+             lattices.Magnet("sx", "sextupole", 7.6, 0.2, {"k2": 0.3}),
+             lattices.Magnet("bpm", "marker", 9.0))
+    cell = replace(base, magnets=base.magnets + extra)
+    assert {m.kind for m in cell.magnets} == set(KINDS)
+    text = cell.madx_input()
+    for kind in KINDS.values():
+        assert f": {kind.madx_class}," in text
+    line = cell.to_xtrack()
+    table = line.get_table()
+    types = {name: table["element_type", name] for name in ("qd", "kick", "mb1", "sx", "bpm")}
+    assert types == {"qd": "Quadrupole", "kick": "Multipole", "mb1": "Bend", "sx": "Sextupole",
+                     "bpm": "Marker"}
+    from beamkit import matrices
+
     tw = line.twiss(method="4d")
-    q = tune.tunes(tbt.x, tbt.px, tw.betx[0], tw.alfx[0])
-    assert np.isfinite(q[0]) and np.isnan(q[1])
+    for plane, q in (("x", tw.qx), ("y", tw.qy)):
+        assert abs(matrices.periodic_twiss(cell.one_turn_matrix(plane)).q - q) < 1e-9

@@ -11,37 +11,38 @@ import numpy as np
 import pytest
 
 from beamkit import optics, tracking, tune
+from beamkit import reference_values as ref
 
-PRINTED = 1e-9  # relative: 10 printed digits plus platform differences
+PRINTED = ref.LECTURE_PRINTED_RTOL  # relative: 10 printed digits plus platform differences
 
 
 def test_madx_bends_off_matches_lecture(mad, lhc_cell_bends_off):
     mad.load(lhc_cell_bends_off)
-    raw = optics.twiss_madx(mad).extra["madx_summary"]
-    assert math.isclose(raw["q1"], 0.2518947018, rel_tol=PRINTED)
-    assert math.isclose(raw["q2"], 0.2518947018, rel_tol=PRINTED)
-    assert math.isclose(raw["dq1"], -0.3220961047, rel_tol=PRINTED)
-    assert math.isclose(raw["betxmax"], 186.9084848, rel_tol=PRINTED)
+    raw = optics.twiss_madx(mad).madx_summary
+    assert math.isclose(raw["q1"], ref.LHC_CELL_Q_X_BENDS_OFF, rel_tol=PRINTED)
+    assert math.isclose(raw["q2"], ref.LHC_CELL_Q_Y_BENDS_OFF, rel_tol=PRINTED)
+    assert math.isclose(raw["dq1"], ref.LHC_CELL_DQ1_BENDS_OFF, rel_tol=PRINTED)
+    assert math.isclose(raw["betxmax"], ref.LHC_CELL_BETX_MAX_M_BENDS_OFF, rel_tol=PRINTED)
 
 
 def test_madx_bends_on_matches_lecture(mad, lhc_cell):
     mad.load(lhc_cell)
     result = optics.twiss_madx(mad)
-    raw = result.extra["madx_summary"]
-    assert math.isclose(raw["q1"], 0.2519723158, rel_tol=PRINTED)
-    assert math.isclose(raw["dxmax"], 2.249453549, rel_tol=PRINTED)
-    assert math.isclose(raw["alfa"], 4.388874913e-4, rel_tol=PRINTED)
-    assert math.isclose(raw["gammatr"], 47.73351305, rel_tol=PRINTED)
+    raw = result.madx_summary
+    assert math.isclose(raw["q1"], ref.LHC_CELL_Q_X_BENDS_ON, rel_tol=PRINTED)
+    assert math.isclose(raw["dxmax"], ref.LHC_CELL_DX_MAX_M_BENDS_ON, rel_tol=PRINTED)
+    assert math.isclose(raw["alfa"], ref.LHC_CELL_ALPHA_C, rel_tol=PRINTED)
+    assert math.isclose(raw["gammatr"], ref.LHC_CELL_GAMMA_TR, rel_tol=PRINTED)
     # The tidy summary converts from pt to delta with beta0 (= 0.999999991 at 7 TeV).
-    assert math.isclose(result.summary["dq_x"], raw["dq1"] * result.extra["beta0"], rel_tol=1e-15)
-    assert math.isclose(result.extra["beta0"], 0.999999991, rel_tol=1e-9)
+    assert math.isclose(result.summary["dq_x"], raw["dq1"] * result.beta0, rel_tol=1e-15)
+    assert math.isclose(result.beta0, ref.LHC_BEAM_BETA0_7TEV, rel_tol=1e-9)
 
 
 def test_madx_switches_bends_with_knob(mad, lhc_cell):
     mad.load(lhc_cell)
     mad.set_variables(theta=0)
-    raw = optics.twiss_madx(mad).extra["madx_summary"]
-    assert math.isclose(raw["q1"], 0.2518947018, rel_tol=PRINTED)
+    raw = optics.twiss_madx(mad).madx_summary
+    assert math.isclose(raw["q1"], ref.LHC_CELL_Q_X_BENDS_OFF, rel_tol=PRINTED)
     assert raw["dxmax"] == 0
 
 
@@ -61,7 +62,7 @@ def test_three_engines_agree(mad, bends_on):
         # Optics maxima at the same sample points (element ends and centres).
         assert math.isclose(other["beta_x_max_m"], m["beta_x_max_m"], rel_tol=1e-9)
         assert math.isclose(other["beta_y_max_m"], m["beta_y_max_m"], rel_tol=1e-9)
-        assert abs(other["disp_x_max_m"] - m["disp_x_max_m"]) < 1e-8
+        assert abs(other["dispersion_x_max_m"] - m["dispersion_x_max_m"]) < 1e-8
     # xtrack's chromaticity and momentum compaction come from finite differences
     # (physics notes: agreement near 1e-6 is what to expect). Its alpha_c also carries
     # an absolute noise floor of a few 1e-11 (it reads -2e-11 when the true value is 0),

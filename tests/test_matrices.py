@@ -70,17 +70,7 @@ def test_sector_bend_ring_closed_form():
     assert abs(tw.alpha) < 1e-12
     assert math.isclose(tw.dispersion_m, rho, rel_tol=1e-12)
     assert abs(tw.dispersion_prime) < 1e-12
-    assert math.isclose(tw.tune, theta / (2 * math.pi), rel_tol=1e-12)
-
-
-def test_momentum_compaction_of_bend_only_ring_is_one():
-    # alpha_c = (1/C) integral D/rho ds with D = rho everywhere gives exactly 1.
-    rho, theta = 10.0, 0.3
-    cell = lattices.Lattice(
-        "ring", rho * theta,
-        (lattices.Magnet("b", "sbend", rho * theta / 2, rho * theta, {"angle": theta}),),
-        {}, "proton", 1e10)
-    assert math.isclose(optics.momentum_compaction_from_matrices(cell), 1.0, rel_tol=1e-12)
+    assert math.isclose(tw.q, theta / (2 * math.pi), rel_tol=1e-12)
 
 
 @pytest.mark.parametrize("length_m, focal_m", [(110.0, 40.0), (10.0, 3.0), (20.0, 50.0)])
@@ -97,7 +87,7 @@ def test_periodic_twiss_thin_fodo_closed_form(length_m, focal_m):
     # Rounding only: a handful of 3x3 products of O(1) numbers.
     assert math.isclose(tx.beta_m, beta_max, rel_tol=1e-12)
     assert math.isclose(ty.beta_m, beta_min, rel_tol=1e-12)
-    assert math.isclose(tx.tune, mu / (2 * math.pi), rel_tol=1e-12)
+    assert math.isclose(tx.q, mu / (2 * math.pi), rel_tol=1e-12)
     assert abs(tx.alpha) < 1e-12
     table = optics.twiss_matrices(cell).table
     at_qd = table[np.isclose(table.s_m, length_m / 2)]
@@ -110,9 +100,9 @@ def test_periodic_twiss_2x2_and_propagation_closes():
     start = mx.periodic_twiss(mx.line_matrix(sl.matrix for sl in slices))
     along = mx.propagate_twiss([sl.matrix for sl in slices], start)
     # Periodicity: carrying the periodic solution once round returns it (rounding only).
-    assert math.isclose(along["beta_m"][-1], start.beta_m, rel_tol=1e-10)
-    assert math.isclose(along["dispersion_m"][-1], start.dispersion_m, rel_tol=1e-10)
-    assert math.isclose(along["mu_rad"][-1], start.mu_rad, rel_tol=1e-10)
+    assert math.isclose(along.beta_m[-1], start.beta_m, rel_tol=1e-10)
+    assert math.isclose(along.dispersion_m[-1], start.dispersion_m, rel_tol=1e-10)
+    assert math.isclose(along.mu_rad[-1], start.mu_rad, rel_tol=1e-10)
     two = mx.periodic_twiss(mx.line_matrix(sl.matrix for sl in slices)[:2, :2])
     assert math.isclose(two.beta_m, start.beta_m, rel_tol=1e-14)
     assert math.isnan(two.dispersion_m)
@@ -137,3 +127,15 @@ def test_bad_matrix_inputs():
         mx.periodic_twiss(np.full((2, 2), np.nan))
     with pytest.raises(ValueError, match="plane"):
         mx.quadrupole(0.1, 1.0, plane="z")
+
+
+@pytest.mark.parametrize("f_f_m, f_d_m, length_m", [(8.0, 8.0, 20.0), (0.5, 2.0, 1.0), (3.0, 0.4, 1.0)])
+def test_thin_fodo_traces_closed_form(f_f_m, f_d_m, length_m):
+    # Multiplying D Q_D D Q_F out (the trace is cyclic): tr = 2 - 2 d (a + b) + a b d^2 with
+    # d = L/2, a, b the kicks 1/f of QD and QF with their signs in each plane. Rounding only.
+    trace_x, trace_y = mx.thin_fodo_traces(f_f_m, f_d_m, length_m)
+    product = length_m**2 / (4 * f_f_m * f_d_m)
+    assert math.isclose(trace_x, 2 - length_m * (1 / f_f_m - 1 / f_d_m) - product,
+                        rel_tol=1e-13, abs_tol=1e-13)
+    assert math.isclose(trace_y, 2 - length_m * (1 / f_d_m - 1 / f_f_m) - product,
+                        rel_tol=1e-13, abs_tol=1e-13)

@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from beamkit import lattices, madx, optics, tracking, tune
+from beamkit import chromaticity, lattices, madx, optics, tracking
+from beamkit import reference_values as ref
 
-LECTURE_K2 = {"k2sext1": 1.27667e-2, "k2sext2": -2.53671e-2}
+LECTURE_K2 = {"k2sext1": ref.LHC_CELL_K2SEXT1, "k2sext2": ref.LHC_CELL_K2SEXT2}
 
 
 @pytest.mark.parametrize("slices", [1, 4])
@@ -29,10 +30,11 @@ def test_thin_cell_with_thick_matched_sextupoles_tracks_near_minus_0_011():
     # (-0.01099 from a real-signal NAFF fit there, biased near Q = 0.25).
     cell = lattices.lhc_fodo_cell(sextupoles=True, **LECTURE_K2)
     thin = tracking.thin_line(cell.to_xtrack(), 1)
-    fit = tune.chromaticity_from_tracking(thin, np.linspace(-1e-3, 1e-3, 21), order=2)
+    fit = chromaticity.chromaticity_from_tracking(thin, np.linspace(-1e-3, 1e-3, 21), order=2)
     twiss_dq = thin.twiss(method="4d").dqx
     assert abs(fit.dq - twiss_dq) < 2e-6           # tracking vs twiss, same model
-    assert abs(fit.dq - (-0.011)) < 0.0005         # "near -0.011": the source's 2 digits
+    # "near -0.011": the source's 2 digits
+    assert abs(fit.dq - ref.LHC_CELL_THIN_TRACKED_DQ_X) < 0.0005
 
 
 def test_thin_line_leaves_original_alone():

@@ -102,38 +102,3 @@ def test_tunes_shapes_and_lost_particles():
         tune.tunes(np.ones((2, 8)))
     with pytest.raises(ValueError, match="shape"):
         tune.tunes(x, px[:, :10], beta, alpha)
-
-
-# ---------------------------------------------------------------- chromaticity
-def test_chromaticity_from_tracking_matches_madx_and_xtrack(lhc_cell):
-    from beamkit import madx, optics
-
-    with madx.session() as mad:
-        mad.load(lhc_cell)
-        madx_summary = optics.twiss_madx(mad).summary   # dq1 * beta0: dQ/d delta
-    line = lhc_cell.to_xtrack()
-    tw = line.twiss(method="4d")
-    deltas = np.linspace(-2e-4, 2e-4, 9)
-    for plane, key, xt_dq in (("x", "dq_x", tw.dqx), ("y", "dq_y", tw.dqy)):
-        fit = tune.chromaticity_from_tracking(line, deltas, plane=plane, order=2)
-        # The quadratic fit leaves the cubic term, Q'''/6 * delta^2 ~ 1e-7 over +-2e-4,
-        # and xtrack's finite-difference dq is good to ~1e-6 (physics notes).
-        assert abs(fit.dq - madx_summary[key]) < 1e-6
-        assert abs(fit.dq - xt_dq) < 2e-6
-        assert fit.dq_error < 1e-6
-        # The on-momentum particle is picked by its delta, and its tune is the twiss tune.
-        assert abs(fit.tune_at(0.0) - (tw.qx if plane == "x" else tw.qy)) < 1e-10
-
-
-def test_tune_at_selects_by_value_not_index():
-    fit = tune.ChromaticityFit([3e-4, -1e-4, 0.0, 1e-4, -3e-4], [0.3, 0.4, 0.5, 0.6, 0.7], 1, "x")
-    assert fit.tune_at(0.0) == 0.5
-    with pytest.raises(KeyError, match="0 particles"):
-        fit.tune_at(2e-4)
-
-
-def test_chromaticity_fit_rejects_degenerate_input():
-    with pytest.raises(ValueError, match="ill-conditioned"):
-        tune.ChromaticityFit([1e-4] * 5, [0.3] * 5, 1, "x")
-    with pytest.raises(ValueError, match="at least 3"):
-        tune.ChromaticityFit([0, 1e-4], [0.3, 0.31], 1, "x")

@@ -5,14 +5,22 @@ Modules are named for the physics:
 * :mod:`beamkit.matrices`: linear transfer matrices and periodic Twiss functions;
 * :mod:`beamkit.lattices`: the book's lattices, described once for MAD-X, xtrack and
   matrices;
+* :mod:`beamkit.elements`: the element kinds, dispatched in one place;
 * :mod:`beamkit.madx`: MAD-X sessions (cpymad) that raise :class:`beamkit.MadxError`;
 * :mod:`beamkit.optics`: Twiss tables from each engine and their comparison;
-* :mod:`beamkit.tune`: tune analysis (NAFF);
-* :mod:`beamkit.tracking`: turn-by-turn tracking helpers on xtrack;
+* :mod:`beamkit.longitudinal`: momentum compaction, transition and the slip factor;
+* :mod:`beamkit.chromaticity`: thin-lens formulas, sextupole response, chromaticity
+  from tracking, matching with sextupoles;
+* :mod:`beamkit.tune`: tune analysis (NAFF), spectral only;
+* :mod:`beamkit.tracking`: turn-by-turn and single-pass tracking on xtrack;
 * :mod:`beamkit.fieldmap`: 3D magnetic field maps: reading, interpolation, tracking,
   synthetic magnets, multipole fits and current scans;
 * :mod:`beamkit.beam`: matched Gaussian distributions and beam moments;
-* :mod:`beamkit.plotting`: optics along ``s`` with the magnet layout, phase space.
+* :mod:`beamkit.plotting`: optics along ``s`` with the magnet layout, phase space;
+* :mod:`beamkit.reference_values`: published numbers the tests and chapters compare with.
+
+Coming with their chapters: ``beamkit.bpm``, ``beamkit.fits``, ``beamkit.sextupole_scan``,
+``beamkit.radiation``, ``beamkit.ring_design``. ``CONTRIBUTING.md`` has the module map.
 
 Units are SI throughout (m, rad, eV for energies); mm and mrad appear only on plot axes.
 """

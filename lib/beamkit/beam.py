@@ -1,17 +1,24 @@
 """Particle distributions and their statistical moments.
 
 Coordinates follow xtrack: x, y in m, px = Px/P0, py = Py/P0, delta = (P - P0)/P0.
+Statistical Twiss functions of a beam follow :cite:p:`wolski2014` (ch. 5).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+
 import numpy as np
 
-__all__ = ["matched_gaussian", "beam_moments"]
+from . import _validate as v
+from .errors import InputError
+
+__all__ = ["matched_gaussian", "moments", "PlaneMoments", "beam_moments"]
 
 
-def matched_gaussian(n, *, beta_x_m, alpha_x, eps_x_m, beta_y_m, alpha_y, eps_y_m,
-                     sigma_delta, dx_m=0.0, dpx=0.0, dy_m=0.0, dpy=0.0, seed=0):
+def matched_gaussian(n_particles, *, beta_x_m, alpha_x, eps_x_m, beta_y_m, alpha_y, eps_y_m,
+                     sigma_delta, dispersion_x_m=0.0, dispersion_prime_x=0.0, dispersion_y_m=0.0,
+                     dispersion_prime_y=0.0, seed=0):
     """A Gaussian beam matched to the given Twiss functions, dispersion included.
 
     With independent standard normal u1, u2 per plane and delta ~ N(0, sigma_delta^2)::
@@ -24,7 +31,7 @@ def matched_gaussian(n, *, beta_x_m, alpha_x, eps_x_m, beta_y_m, alpha_y, eps_y_
 
     Parameters
     ----------
-    n : int
+    n_particles : int
         Number of particles.
     beta_x_m, beta_y_m : float
         Beta functions in m.
@@ -34,24 +41,35 @@ def matched_gaussian(n, *, beta_x_m, alpha_x, eps_x_m, beta_y_m, alpha_y, eps_y_
         Geometric rms emittances in m rad.
     sigma_delta : float
         Rms relative momentum deviation.
-    dx_m, dpx, dy_m, dpy : float
-        Dispersion (m) and its derivative.
+    dispersion_x_m, dispersion_y_m : float
+        Dispersion D = dx/d delta (m).
+    dispersion_prime_x, dispersion_prime_y : float
+        Its derivative D' = dpx/d delta (1).
     seed : int
         Seed of ``numpy.random.default_rng``: the same seed gives the same beam.
 
     Returns
     -------
     dict
-        Arrays ``x, px, y, py, delta``.
+        Arrays ``x, px, y, py, delta`` of shape (n_particles,): a mapping that
+        :func:`beamkit.tracking.track_pass` and :mod:`beamkit.fieldmap` take as it is.
     """
-    for name, v in (("beta_x_m", beta_x_m), ("beta_y_m", beta_y_m)):
-        if not v > 0:
-            raise ValueError(f"{name} must be positive, got {v}")
-    for name, v in (("eps_x_m", eps_x_m), ("eps_y_m", eps_y_m), ("sigma_delta", sigma_delta)):
-        if not v >= 0:
-            raise ValueError(f"{name} must be non-negative, got {v}")
+    n_particles = v.integer("n_particles", n_particles, minimum=1)
+    beta_x_m = v.scalar("beta_x_m", beta_x_m, positive=True, unit="m")
+    beta_y_m = v.scalar("beta_y_m", beta_y_m, positive=True, unit="m")
+    alpha_x = v.scalar("alpha_x", alpha_x)
+    alpha_y = v.scalar("alpha_y", alpha_y)
+    eps_x_m = v.scalar("eps_x_m", eps_x_m, nonnegative=True, unit="m")
+    eps_y_m = v.scalar("eps_y_m", eps_y_m, nonnegative=True, unit="m")
+    sigma_delta = v.scalar("sigma_delta", sigma_delta, nonnegative=True)
+    dx_m = v.scalar("dispersion_x_m", dispersion_x_m, unit="m")
+    dpx = v.scalar("dispersion_prime_x", dispersion_prime_x)
+    dy_m = v.scalar("dispersion_y_m", dispersion_y_m, unit="m")
+    dpy = v.scalar("dispersion_prime_y", dispersion_prime_y)
+    v.plausible("eps_x_m", eps_x_m, 0.0, 1e-3, "m", "geometric emittances are m rad, e.g. 1e-6")
+    v.plausible("eps_y_m", eps_y_m, 0.0, 1e-3, "m", "geometric emittances are m rad, e.g. 1e-6")
     rng = np.random.default_rng(seed)
-    u = rng.standard_normal((5, int(n)))
+    u = rng.standard_normal((5, n_particles))
     delta = sigma_delta * u[4]
     out = {"delta": delta}
     for (q, p), beta, alpha, eps, d, dp, (i, j) in (
@@ -63,50 +81,99 @@ def matched_gaussian(n, *, beta_x_m, alpha_x, eps_x_m, beta_y_m, alpha_y, eps_y_
     return {k: out[k] for k in ("x", "px", "y", "py", "delta")}
 
 
-def beam_moments(x, px, delta=None):
-    """Mean, rms size and statistical Twiss parameters of a beam in one plane.
+@dataclass(frozen=True)
+class PlaneMoments:
+    """Statistical moments of a beam in one plane (:func:`moments`).
+
+    Field names are those of the plane-independent quantity; :meth:`as_dict` gives them
+    with the plane in the name (``sigma_x_m`` or ``sigma_y_m``...), as in the vocabulary.
+
+    Attributes
+    ----------
+    plane : str
+        ``"x"`` or ``"y"``.
+    n_particles : int
+        Particles with finite coordinates that entered the moments.
+    mean_m, mean_p : float
+        Centroid position (m) and momentum (1).
+    sigma_m, sigma_p : float
+        RMS size (m) and RMS momentum (1).
+    corr : float
+        Position-momentum correlation coefficient (1).
+    eps_m : float
+        RMS emittance of the whole distribution (m), dispersive part included.
+    beta_m, alpha : float
+        Statistical Twiss functions of the whole distribution (m, 1); alpha > 0 for a
+        converging beam.
+    dispersion_m, dispersion_prime : float
+        Fitted ``cov(x, delta)/var(delta)`` (m) and its momentum partner (1); NaN
+        without ``delta``.
+    eps_betatron_m : float
+        Emittance of ``x - D delta``, ``px - D' delta`` (m); NaN without ``delta``.
+    """
+
+    plane: str
+    n_particles: int
+    mean_m: float
+    mean_p: float
+    sigma_m: float
+    sigma_p: float
+    corr: float
+    eps_m: float
+    beta_m: float
+    alpha: float
+    dispersion_m: float = float("nan")
+    dispersion_prime: float = float("nan")
+    eps_betatron_m: float = float("nan")
+
+    def as_dict(self):
+        """The moments keyed by vocabulary names of this plane (``sigma_y_m`` for y...)."""
+        q = self.plane
+        names = {"n_particles": "n_particles", "mean_m": f"mean_{q}_m", "mean_p": f"mean_p{q}",
+                 "sigma_m": f"sigma_{q}_m", "sigma_p": f"sigma_p{q}", "corr": f"corr_{q}_p{q}",
+                 "eps_m": f"eps_{q}_m", "beta_m": f"beta_{q}_m", "alpha": f"alpha_{q}",
+                 "dispersion_m": f"dispersion_{q}_m", "dispersion_prime": f"dispersion_prime_{q}",
+                 "eps_betatron_m": f"eps_betatron_{q}_m"}
+        return {names[f.name]: getattr(self, f.name) for f in fields(self) if f.name != "plane"}
+
+
+def moments(x, px, delta=None, *, plane="x"):
+    """Mean, RMS size and statistical Twiss parameters of a beam in one plane.
 
     Parameters
     ----------
-    x, px : array_like
-        Positions (m) and momenta (Px/P0); NaN entries (lost particles) are ignored.
+    x, px : array_like, shape (n_particles,)
+        Positions (m) and momenta (P/P0) of the plane; NaN entries (lost particles) are
+        left out.
     delta : array_like, optional
-        If given, the dispersion D = cov(x, delta)/var(delta) and D' are fitted and the
-        betatron emittance is computed from x - D delta, px - D' delta.
+        If given, the dispersion ``D = cov(x, delta)/var(delta)`` and ``D'`` are fitted and
+        the betatron emittance is computed from ``x - D delta``, ``px - D' delta``.
+    plane : {"x", "y"}
+        Which plane ``x``, ``px`` belong to (names the result's entries).
 
     Returns
     -------
-    dict
-        ``mean_x_m, mean_px, sigma_x_m, sigma_px, corr`` (the x-px correlation
-        coefficient), ``eps_m`` (rms emittance), ``beta_m``, ``alpha`` (the ellipse tilt:
-        alpha > 0 for a converging beam), ``n``; with ``delta`` also ``dx_m, dpx,
-        eps_betatron_m``.
+    PlaneMoments
     """
-    x = np.asarray(x, float)
-    px = np.asarray(px, float)
+    plane = v.choice("plane", plane, ("x", "y"))
+    x = v.array("x", x, ndim=1, allow_nan=True, unit="m")
+    px = v.array("px", px, ndim=1, allow_nan=True)
+    v.same_shape(x=x, px=px)
     keep = np.isfinite(x) & np.isfinite(px)
     if delta is not None:
-        delta = np.asarray(delta, float)
+        delta = v.array("delta", delta, ndim=1, allow_nan=True)
+        v.same_shape(x=x, delta=delta)
         keep &= np.isfinite(delta)
     if keep.sum() < 3:
-        raise ValueError(f"need at least 3 particles with finite coordinates, got {keep.sum()}")
+        raise InputError("x", x, f"has {int(keep.sum())} particles with finite coordinates",
+                         "moments need at least 3")
     x, px = x[keep], px[keep]
     xm, pm = x.mean(), px.mean()
     cxx = np.mean((x - xm) ** 2)
     cpp = np.mean((px - pm) ** 2)
     cxp = np.mean((x - xm) * (px - pm))
     eps = np.sqrt(max(cxx * cpp - cxp**2, 0.0))
-    out = {
-        "n": int(keep.sum()),
-        "mean_x_m": xm,
-        "mean_px": pm,
-        "sigma_x_m": np.sqrt(cxx),
-        "sigma_px": np.sqrt(cpp),
-        "corr": cxp / np.sqrt(cxx * cpp) if cxx > 0 and cpp > 0 else np.nan,
-        "eps_m": eps,
-        "beta_m": cxx / eps if eps > 0 else np.nan,
-        "alpha": -cxp / eps if eps > 0 else np.nan,
-    }
+    extra = {}
     if delta is not None:
         d = delta[keep] - delta[keep].mean()
         var = np.mean(d**2)
@@ -116,5 +183,30 @@ def beam_moments(x, px, delta=None):
             xb = x - xm - D * d
             pb = px - pm - Dp * d
             eb = np.sqrt(max(np.mean(xb**2) * np.mean(pb**2) - np.mean(xb * pb) ** 2, 0.0))
-            out.update(dx_m=D, dpx=Dp, eps_betatron_m=eb)
+            extra = {"dispersion_m": float(D), "dispersion_prime": float(Dp), "eps_betatron_m": float(eb)}
+    return PlaneMoments(
+        plane=plane, n_particles=int(keep.sum()), mean_m=float(xm), mean_p=float(pm),
+        sigma_m=float(np.sqrt(cxx)), sigma_p=float(np.sqrt(cpp)),
+        corr=float(cxp / np.sqrt(cxx * cpp)) if cxx > 0 and cpp > 0 else float("nan"),
+        eps_m=float(eps), beta_m=float(cxx / eps) if eps > 0 else float("nan"),
+        alpha=float(-cxp / eps) if eps > 0 else float("nan"), **extra)
+
+
+def beam_moments(x, px, delta=None):
+    """The moments of :func:`moments` as the dict of beamkit 0.1 (x-plane key names).
+
+    Kept only because :mod:`beamkit.fieldmap` (``CurrentScan.table``) reads these keys;
+    new code uses :func:`moments`, whose names say which plane they belong to.
+
+    Returns
+    -------
+    dict
+        ``mean_x_m, mean_px, sigma_x_m, sigma_px, corr, eps_m, beta_m, alpha, n``; with
+        ``delta`` also ``dx_m, dpx, eps_betatron_m``.
+    """
+    m = moments(x, px, delta)
+    out = {"n": m.n_particles, "mean_x_m": m.mean_m, "mean_px": m.mean_p, "sigma_x_m": m.sigma_m,
+           "sigma_px": m.sigma_p, "corr": m.corr, "eps_m": m.eps_m, "beta_m": m.beta_m, "alpha": m.alpha}
+    if not np.isnan(m.dispersion_m):
+        out.update(dx_m=m.dispersion_m, dpx=m.dispersion_prime, eps_betatron_m=m.eps_betatron_m)
     return out

@@ -10,12 +10,11 @@ From it come
 * :meth:`Lattice.transfer_matrices`: the linear matrices of :mod:`beamkit.matrices`.
 
 Because the three are built independently from one description, agreement between
-MAD-X, xtrack and the matrices is a real cross-check of each of them.
+MAD-X, xtrack and the matrices is a real cross-check of each of them. How each element
+kind is emitted lives in :mod:`beamkit.elements`; this module (about 400 lines) holds the
+description, its validation and the book's cell builders.
 
-References
-----------
-A. Oeftiger, *Lecture 6: Off-momentum effects, synchrotron radiation*, Oxford (2026):
-the LHC-like FODO cell.
+The LHC-like FODO cell is that of :cite:p:`oeftiger2026lecture6`.
 """
 
 from __future__ import annotations
@@ -27,6 +26,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from . import matrices as _mx
+from .elements import KINDS
+from .errors import InputError
 
 __all__ = [
     "Magnet",
@@ -57,7 +58,7 @@ LHC_QUAD_LENGTH_M = 3.3
 #: Integrated strength ``|k1 l|`` of one LHC-cell quadrupole (m^-1), from the lecture source.
 LHC_K1L_PER_M = 0.008 * 3.3
 
-_KINDS = ("quadrupole", "thin_quadrupole", "sbend", "sextupole", "marker")
+_KINDS = tuple(KINDS)
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _MATH = {
     name: getattr(math, name)
@@ -129,33 +130,36 @@ class Lattice:
 
     def __post_init__(self):
         if not _NAME.match(self.name):
-            raise ValueError(f"lattice name {self.name!r} must be lower-case letters, digits, _")
+            raise InputError("name", self.name, "must be lower-case letters, digits, _")
         if self.particle not in PARTICLES:
-            raise ValueError(f"unknown particle {self.particle!r}; known: {sorted(PARTICLES)}")
+            raise InputError("particle", self.particle, "unknown particle", f"known: {sorted(PARTICLES)}")
         mass_ev = PARTICLES[self.particle][0]
         if not self.energy_ev > mass_ev:
-            raise ValueError(
-                f"total energy {self.energy_ev:g} eV must exceed the {self.particle} "
-                f"rest energy {mass_ev:g} eV"
+            raise InputError(
+                "energy_ev", self.energy_ev,
+                f"total energy {self.energy_ev:g} eV must exceed the {self.particle} rest energy "
+                f"{mass_ev:g} eV"
             )
         names = set()
         previous_end = 0.0
         for mag in sorted(self.magnets, key=lambda m: m.at_m):
             if mag.kind not in _KINDS:
-                raise ValueError(f"{mag.name}: unknown kind {mag.kind!r}; known: {_KINDS}")
+                raise InputError(f"{mag.name}.kind", mag.kind, "unknown kind", f"known: {_KINDS}")
             if not _NAME.match(mag.name) or mag.name in names:
-                raise ValueError(f"magnet name {mag.name!r} is not a unique lower-case identifier")
+                raise InputError("magnet name", mag.name, "is not a unique lower-case identifier")
             names.add(mag.name)
             if mag.length_m < 0:
-                raise ValueError(f"{mag.name}: negative length {mag.length_m} m")
+                raise InputError(f"{mag.name}.length_m", mag.length_m, "negative length (m)")
             if mag.start_m < previous_end - 1e-9:
-                raise ValueError(f"{mag.name} starts at {mag.start_m} m, inside the element before it")
+                raise InputError(f"{mag.name}.at_m", mag.at_m,
+                                 f"{mag.name} starts at {mag.start_m} m, inside the element before it")
             if mag.end_m > self.length_m + 1e-9:
-                raise ValueError(f"{mag.name} ends at {mag.end_m} m, beyond the cell length {self.length_m} m")
+                raise InputError(f"{mag.name}.at_m", mag.at_m, f"{mag.name} ends at {mag.end_m} m, "
+                                 f"beyond the cell length {self.length_m} m")
             previous_end = mag.end_m
         for key in self.variables:
             if not _NAME.match(key):
-                raise ValueError(f"variable name {key!r} must be a lower-case identifier")
+                raise InputError("variable name", key, "must be a lower-case identifier")
 
     # ---------------------------------------------------------------- values
     @property
@@ -164,7 +168,7 @@ class Lattice:
         return PARTICLES[self.particle][0]
 
     @property
-    def charge(self):
+    def q0(self):
         """Charge of the particle in units of e."""
         return PARTICLES[self.particle][1]
 
@@ -200,7 +204,7 @@ class Lattice:
         try:
             return float(eval(expression, {"__builtins__": {}}, env))  # noqa: S307
         except NameError as exc:
-            raise ValueError(f"expression {expression!r} uses an unknown variable: {exc}") from None
+            raise InputError("expression", expression, f"uses an unknown variable: {exc}") from None
 
     def strength(self, magnet, key):
         return self.value(magnet.strengths.get(key, 0.0))
@@ -213,23 +217,9 @@ class Lattice:
             lines.append(f"{key} = {float(val)!r};")
         lines.append(f"{self.name}: sequence, l = {self.length_m!r}, refer = centre;")
         for mag in sorted(self.magnets, key=lambda m: m.at_m):
-            attrs = []
-            if mag.kind == "quadrupole":
-                attrs = [f"l = {mag.length_m!r}", f"k1 := {mag.strengths.get('k1', 0.0)}"]
-                cls = "quadrupole"
-            elif mag.kind == "thin_quadrupole":
-                attrs = [f"knl := {{0, {mag.strengths.get('k1l', 0.0)}}}"]
-                cls = "multipole"
-            elif mag.kind == "sbend":
-                attrs = [f"l = {mag.length_m!r}", f"angle := {mag.strengths.get('angle', 0.0)}"]
-                cls = "sbend"
-            elif mag.kind == "sextupole":
-                attrs = [f"l = {mag.length_m!r}", f"k2 := {mag.strengths.get('k2', 0.0)}"]
-                cls = "sextupole"
-            else:
-                cls = "marker"
-            attrs.append(f"at = {mag.at_m!r}")
-            lines.append(f"  {mag.name}: {cls}, " + ", ".join(attrs) + ";")
+            kind = KINDS[mag.kind]
+            attrs = [*kind.madx_attributes(mag), f"at = {mag.at_m!r}"]
+            lines.append(f"  {mag.name}: {kind.madx_class}, " + ", ".join(attrs) + ";")
         lines.append("endsequence;")
         madx_particle = self.particle
         lines.append(f"beam, particle = {madx_particle}, energy = {self.energy_ev / 1e9!r};")
@@ -249,25 +239,10 @@ class Lattice:
         env = xt.Environment()
         for key, val in self.variables.items():
             env[key] = float(val)
-        components = []
-        for mag in sorted(self.magnets, key=lambda m: m.at_m):
-            s = mag.strengths
-            if mag.kind == "quadrupole":
-                el = env.new(mag.name, xt.Quadrupole, length=mag.length_m, k1=_xexpr(s.get("k1", 0.0)), at=mag.at_m)
-            elif mag.kind == "thin_quadrupole":
-                el = env.new(mag.name, xt.Multipole, knl=[0.0, _xexpr(s.get("k1l", 0.0))], at=mag.at_m)
-            elif mag.kind == "sbend":
-                el = env.new(
-                    mag.name, xt.Bend, length=mag.length_m, angle=_xexpr(s.get("angle", 0.0)),
-                    k0_from_h=True, at=mag.at_m,
-                )
-            elif mag.kind == "sextupole":
-                el = env.new(mag.name, xt.Sextupole, length=mag.length_m, k2=_xexpr(s.get("k2", 0.0)), at=mag.at_m)
-            else:
-                el = env.new(mag.name, xt.Marker, at=mag.at_m)
-            components.append(el)
+        ordered = sorted(self.magnets, key=lambda m: m.at_m)
+        components = [KINDS[mag.kind].xtrack(env, mag, xt) for mag in ordered]
         line = env.new_line(name=self.name, length=self.length_m, components=components)
-        line.particle_ref = xt.Particles(mass0=self.mass_ev, q0=self.charge, energy0=self.energy_ev)
+        line.particle_ref = xt.Particles(mass0=self.mass_ev, q0=self.q0, energy0=self.energy_ev)
         line.configure_bend_model(edge=bend_edge_model)
         return line
 
@@ -301,29 +276,20 @@ class Lattice:
             if s1 - s0 > 1e-12:
                 pieces.append((name, "drift", s0, s1, lambda ds: _mx.drift(ds)))
 
+        kick = KINDS["thin_quadrupole"]
         for i, mag in enumerate(sorted(self.magnets, key=lambda m: m.at_m)):
             add_drift(s, mag.start_m, f"drift_{i}")
-            k = mag.kind
-            if k == "quadrupole" and thin:
-                k1l = self.strength(mag, "k1") * mag.length_m
+            kind = KINDS[mag.kind]
+            if thin and kind.thinned:
+                kl = kind.integrated_strength(self, mag)
                 add_drift(mag.start_m, mag.at_m, f"{mag.name}_in")
-                pieces.append((mag.name, "thin_quadrupole", mag.at_m, mag.at_m,
-                               lambda ds, kl=k1l: _mx.thin_quadrupole(kl, plane, delta=delta)))
+                pieces.append((mag.name, kick.name, mag.at_m, mag.at_m,
+                               lambda ds, kl=kl: kick.matrix(kl, ds, plane, delta)))
                 add_drift(mag.at_m, mag.end_m, f"{mag.name}_out")
-            elif k == "quadrupole":
-                k1 = self.strength(mag, "k1")
-                pieces.append((mag.name, k, mag.start_m, mag.end_m,
-                               lambda ds, k1=k1: _mx.quadrupole(k1, ds, plane, delta=delta)))
-            elif k == "thin_quadrupole":
-                kl = self.strength(mag, "k1l")
-                pieces.append((mag.name, k, mag.at_m, mag.at_m,
-                               lambda ds, kl=kl: _mx.thin_quadrupole(kl, plane, delta=delta)))
-            elif k == "sbend":
-                h = self.strength(mag, "angle") / mag.length_m
-                pieces.append((mag.name, k, mag.start_m, mag.end_m,
-                               lambda ds, h=h: _mx.sector_bend(h * ds, ds, plane, delta=delta)))
-            elif mag.length_m > 0:  # sextupole or thick marker: linear optics of a drift
-                pieces.append((mag.name, k, mag.start_m, mag.end_m, lambda ds: _mx.drift(ds)))
+            elif mag.length_m > 0 or not kind.linear_drift:
+                k = kind.matrix_strength(self, mag)
+                pieces.append((mag.name, kind.name, mag.start_m, mag.end_m,
+                               lambda ds, k=k, kind=kind: kind.matrix(k, ds, plane, delta)))
             s = mag.end_m
         add_drift(s, self.length_m, "drift_end")
 
@@ -343,11 +309,6 @@ class Lattice:
     def one_turn_matrix(self, plane="x", *, thin=False, delta=0.0):
         """3x3 matrix of the whole cell from its start, in ``(x, x', delta)``."""
         return _mx.line_matrix(sl.matrix for sl in self.transfer_matrices(plane, thin=thin, delta=delta))
-
-
-def _xexpr(value):
-    """xtrack takes numbers as numbers and expressions as strings."""
-    return float(value) if isinstance(value, (int, float)) else str(value)
 
 
 def lhc_fodo_cell(*, bends_on=True, bend_angle_rad=LHC_BEND_ANGLE_RAD, energy_ev=7e12,
@@ -426,17 +387,17 @@ def fodo_cell(length_m, focal_length_m, *, quad_length_m=0.0, bend_angle_rad=0.0
         Knobs ``k1l_f``, ``k1l_d`` (m^-1) and ``theta`` (rad).
     """
     if length_m <= 0 or focal_length_m <= 0:
-        raise ValueError("length_m and focal_length_m must be positive")
+        raise InputError("length_m, focal_length_m", (length_m, focal_length_m), "must be positive (m)")
     fd = focal_length_m if focal_length_d_m is None else focal_length_d_m
     if fd <= 0:
-        raise ValueError("focal_length_d_m is the magnitude of QD's focal length: give it positive")
+        raise InputError("focal_length_d_m", fd, "is the magnitude of QD's focal length: give it positive")
     lq = float(quad_length_m)
     free_half = length_m / 2 - lq
     if free_half <= 0:
-        raise ValueError(f"quadrupoles of {lq} m do not fit in a {length_m} m cell")
+        raise InputError("quad_length_m", lq, f"quadrupoles of {lq} m do not fit in a {length_m} m cell")
     lb = free_half / 2 if bend_length_m is None else float(bend_length_m)
     if bend_angle_rad and not 0 < lb < free_half:
-        raise ValueError(f"bend length {lb} m must be positive and below {free_half} m")
+        raise InputError("bend_length_m", lb, f"bend length {lb} m must be positive and below {free_half} m")
     variables = {"k1l_f": 1.0 / focal_length_m, "k1l_d": -1.0 / fd, "theta": bend_angle_rad / 2}
     if lq > 0:
         mags = [

@@ -206,7 +206,8 @@ class MadxSession:
             "timeout_s", timeout_s, positive=True, unit="s", allow_none=True)
         timer = None
         if limit is not None:
-            timer = threading.Timer(limit, self._kill, args=(f"an input ran past its {limit:g} s time limit",))
+            why = f"an input ran past its {limit:g} s time limit"
+            timer = threading.Timer(limit, self._kill, args=(why,))
             timer.daemon = True
             timer.start()
         try:

@@ -11,10 +11,8 @@ xtrack. A line of elements ``M_1, M_2, ..., M_n`` (in beam order) has the matrix
 For a vertical plane the dispersion column of a bend is zero (the bends here are
 horizontal), so every function returns the same 3x3 shape for either plane.
 
-References
-----------
-K. Wille, *The Physics of Particle Accelerators*, Oxford University Press (2000), ch. 3.
-S. Y. Lee, *Accelerator Physics*, 4th ed., World Scientific (2019), ch. 2.
+The matrices and Twiss functions follow :cite:p:`wille2000` (ch. 3) and :cite:p:`lee2019`
+(ch. 2).
 """
 
 from __future__ import annotations
@@ -23,7 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import UnstableLatticeError
+from . import _validate as v
+from .errors import InputError, UnstableLatticeError
 
 __all__ = [
     "drift",
@@ -32,22 +31,23 @@ __all__ = [
     "sector_bend",
     "line_matrix",
     "PeriodicTwiss",
+    "TwissAlong",
     "periodic_twiss",
     "propagate_twiss",
     "is_symplectic",
+    "thin_fodo_traces",
 ]
 
 
 def _check_plane(plane):
-    if plane not in ("x", "y"):
-        raise ValueError(f"plane must be 'x' or 'y', got {plane!r}")
+    v.choice("plane", plane, ("x", "y"))
 
 
 def _embed(m2, dispersion=(0.0, 0.0), dim=3):
     if dim == 2:
         return np.asarray(m2, dtype=float)
     if dim != 3:
-        raise ValueError(f"dim must be 2 or 3, got {dim!r}")
+        raise InputError("dim", dim, "must be 2 or 3", "2 for (x, x'), 3 for (x, x', delta)")
     m = np.eye(3)
     m[:2, :2] = m2
     m[0, 2], m[1, 2] = dispersion
@@ -72,26 +72,26 @@ def _focusing_block(k_per_m2, length_m):
     return np.array([[1.0, length_m], [0.0, 1.0]])
 
 
-def quadrupole(k1_per_m2, length_m, plane="x", dim=3, delta=0.0):
-    """Thick quadrupole of normalised gradient ``k1_per_m2`` (m^-2) and length (m).
+def quadrupole(k1, length_m, plane="x", dim=3, delta=0.0):
+    """Thick quadrupole of normalised gradient ``k1`` (m^-2) and length ``length_m`` (m).
 
     ``k1 > 0`` focuses in ``x`` and defocuses in ``y``. An off-momentum particle sees
     ``k1 / (1 + delta)`` (its magnetic rigidity is larger), which is how the natural
     chromaticity arises.
     """
     _check_plane(plane)
-    k = k1_per_m2 / (1.0 + delta)
+    k = k1 / (1.0 + delta)
     k = k if plane == "x" else -k
     return _embed(_focusing_block(k, length_m), dim=dim)
 
 
-def thin_quadrupole(k1l_per_m, plane="x", dim=3, delta=0.0):
-    """Thin quadrupole of integrated strength ``k1l_per_m`` = 1/f (m^-1).
+def thin_quadrupole(k1l, plane="x", dim=3, delta=0.0):
+    """Thin quadrupole of integrated strength ``k1l`` = 1/f (m^-1).
 
     ``x' -> x' - k1l x`` in the horizontal plane, ``y' -> y' + k1l y`` in the vertical.
     """
     _check_plane(plane)
-    kl = k1l_per_m / (1.0 + delta)
+    kl = k1l / (1.0 + delta)
     kl = kl if plane == "x" else -kl
     return _embed([[1.0, 0.0], [-kl, 1.0]], dim=dim)
 
@@ -106,7 +106,7 @@ def sector_bend(angle_rad, length_m, plane="x", dim=3, delta=0.0):
     """
     _check_plane(plane)
     if length_m <= 0:
-        raise ValueError(f"a sector bend needs a positive length, got {length_m!r} m")
+        raise InputError("length_m", length_m, "a sector bend needs a positive length (m)")
     if plane == "y" or angle_rad == 0:
         return drift(length_m, dim=dim)
     h = angle_rad / length_m
@@ -123,7 +123,7 @@ def line_matrix(matrices):
     """Product of transfer matrices given in beam order: ``M_n @ ... @ M_1``."""
     matrices = list(matrices)
     if not matrices:
-        raise ValueError("line_matrix needs at least one matrix")
+        raise InputError("matrices", matrices, "line_matrix needs at least one matrix")
     out = np.eye(np.shape(matrices[0])[0])
     for m in matrices:
         out = np.asarray(m, dtype=float) @ out
@@ -145,8 +145,8 @@ class PeriodicTwiss:
     ----------
     beta_m, alpha, gamma_per_m : float
         Twiss functions (m, 1, 1/m).
-    tune : float
-        Fractional phase advance per period, ``mu / (2 pi)`` in [0, 1).
+    q : float
+        Tune of one period: phase advance per period over 2 pi, ``mu / (2 pi)`` in [0, 1).
     mu_rad : float
         Phase advance per period in [0, 2 pi) (rad).
     dispersion_m, dispersion_prime : float
@@ -156,10 +156,43 @@ class PeriodicTwiss:
     beta_m: float
     alpha: float
     gamma_per_m: float
-    tune: float
+    q: float
     mu_rad: float
     dispersion_m: float = float("nan")
     dispersion_prime: float = float("nan")
+
+    @property
+    def tune(self):
+        """The same as :attr:`q` (kept for ``benchmarks/run.py``; use ``q``)."""
+        return self.q
+
+
+@dataclass(frozen=True, eq=False)
+class TwissAlong:
+    """Twiss functions and dispersion carried through a line (:func:`propagate_twiss`).
+
+    Attributes
+    ----------
+    beta_m, alpha : numpy.ndarray
+        Twiss functions (m, 1) at the entrance and after every matrix, length n + 1.
+    mu_rad : numpy.ndarray
+        Phase advance accumulated from the entrance (rad).
+    dispersion_m, dispersion_prime : numpy.ndarray
+        Dispersion D (m) and D' (1).
+    """
+
+    beta_m: np.ndarray
+    alpha: np.ndarray
+    mu_rad: np.ndarray
+    dispersion_m: np.ndarray
+    dispersion_prime: np.ndarray
+
+    def to_frame(self):
+        """One row per position: the five arrays as columns."""
+        import pandas as pd
+
+        return pd.DataFrame({k: getattr(self, k) for k in
+                             ("beta_m", "alpha", "mu_rad", "dispersion_m", "dispersion_prime")})
 
 
 def periodic_twiss(matrix, plane=None):
@@ -189,9 +222,9 @@ def periodic_twiss(matrix, plane=None):
     """
     m = np.asarray(matrix, dtype=float)
     if m.shape not in ((2, 2), (3, 3)):
-        raise ValueError(f"periodic_twiss needs a 2x2 or 3x3 matrix, got shape {m.shape}")
+        raise InputError("matrix", m, f"periodic_twiss needs a 2x2 or 3x3 matrix, got shape {m.shape}")
     if not np.all(np.isfinite(m)):
-        raise ValueError("periodic_twiss got a matrix with NaN or inf entries")
+        raise InputError("matrix", m, "periodic_twiss got a matrix with NaN or inf entries")
     trace = m[0, 0] + m[1, 1]
     if not abs(trace) < 2.0:
         raise UnstableLatticeError(trace, plane)
@@ -209,7 +242,7 @@ def periodic_twiss(matrix, plane=None):
         beta_m=float(beta),
         alpha=float(alpha),
         gamma_per_m=float(gamma),
-        tune=float(mu / (2 * np.pi)),
+        q=float(mu / (2 * np.pi)),
         mu_rad=float(mu),
         dispersion_m=float(disp),
         dispersion_prime=float(dispp),
@@ -228,7 +261,7 @@ def propagate_twiss(matrices, twiss0):
 
     Returns
     -------
-    dict of numpy arrays
+    TwissAlong
         ``beta_m``, ``alpha``, ``mu_rad`` (accumulated phase), ``dispersion_m`` and
         ``dispersion_prime`` at the entrance and after every matrix (length n + 1).
 
@@ -259,10 +292,42 @@ def propagate_twiss(matrices, twiss0):
         g = (1.0 + a * a) / b
         d, dp = (m[:2, :2] @ np.array([d, dp]) + (m[:2, 2] if m.shape[0] == 3 else 0.0))
         beta[i], alpha[i], mu[i], disp[i], dispp[i] = b, a, phase, d, dp
-    return {
-        "beta_m": beta,
-        "alpha": alpha,
-        "mu_rad": mu,
-        "dispersion_m": disp,
-        "dispersion_prime": dispp,
-    }
+    return TwissAlong(beta_m=beta, alpha=alpha, mu_rad=mu, dispersion_m=disp, dispersion_prime=dispp)
+
+
+def thin_fodo_traces(f_f_m, f_d_m, length_m=1.0):
+    """Traces of the one-cell matrix of a thin FODO cell in x and y (stable when ``|trace| < 2``).
+
+    The cell runs from the middle of QF to the middle of QF: half of QF (focal length
+    ``2 f_F``), a drift ``L/2``, QD (focal length ``-f_D`` in x), a drift ``L/2`` and the
+    other half of QF; the vertical plane sees the opposite signs. The matrices are
+    multiplied out; the closed form is
+    ``trace_x = 2 - L (1/f_F - 1/f_D) - L^2/(4 f_F f_D)`` and ``trace_y`` with ``f_F`` and
+    ``f_D`` swapped in the middle term :cite:p:`wille2000`.
+
+    Parameters
+    ----------
+    f_f_m, f_d_m : float
+        Focal lengths of the whole QF and of QD, both as positive numbers (m).
+    length_m : float
+        Cell length L (m).
+
+    Returns
+    -------
+    (float, float)
+        ``(trace_x, trace_y)``.
+    """
+    f_f_m = v.scalar("f_f_m", f_f_m, positive=True, unit="m")
+    f_d_m = v.scalar("f_d_m", f_d_m, positive=True, unit="m")
+    length_m = v.scalar("length_m", length_m, positive=True, unit="m")
+    traces = []
+    for plane in ("x", "y"):
+        m = line_matrix([
+            thin_quadrupole(1 / (2 * f_f_m), plane, dim=2),
+            drift(length_m / 2, dim=2),
+            thin_quadrupole(-1 / f_d_m, plane, dim=2),
+            drift(length_m / 2, dim=2),
+            thin_quadrupole(1 / (2 * f_f_m), plane, dim=2),
+        ])
+        traces.append(float(np.trace(m)))
+    return traces[0], traces[1]

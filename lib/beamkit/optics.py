@@ -1,89 +1,125 @@
 """Twiss functions from MAD-X, xtrack and transfer matrices as one tidy format.
 
-Every ``twiss_*`` function returns an :class:`Optics`: a :class:`pandas.DataFrame` with
-one row per position and a ``summary`` dict, with the same names and units whichever
-engine computed them, so they can be compared with :func:`compare`.
+Every ``twiss_*`` function returns an :class:`Optics`: a frozen result holding a
+:class:`pandas.DataFrame` with one row per position and the global quantities as
+attributes, with the same names and units whichever engine computed them, so they can be
+compared with :func:`compare`.
 
 Table columns: ``name``, ``s_m``, ``beta_x_m``, ``beta_y_m``, ``alpha_x``, ``alpha_y``,
-``disp_x_m`` (dispersion D_x = dx/d delta), ``disp_px`` (dpx/d delta), ``mu_x``,
-``mu_y`` (phase advance in units of 2 pi).
+``dispersion_x_m`` (D_x = dx/d delta), ``dispersion_prime_x`` (dpx/d delta),
+``mu_x_rad``, ``mu_y_rad`` (phase advance from the start, in radians).
 
-Summary keys: ``q_x``, ``q_y`` (tunes), ``dq_x``, ``dq_y`` (chromaticities
-dQ/d delta), ``beta_x_max_m``, ``beta_y_max_m``, ``disp_x_max_m``, ``alpha_c``
-(momentum compaction), ``gamma_tr`` (transition gamma, nan when ``alpha_c <= 0``).
+Global quantities (``SUMMARY_KEYS``): ``q_x``, ``q_y`` (tunes), ``dq_x``, ``dq_y``
+(chromaticities dQ/d delta), ``beta_x_max_m``, ``beta_y_max_m``, ``dispersion_x_max_m``,
+``alpha_c`` (momentum compaction), ``gamma_tr`` (transition gamma, nan when
+``alpha_c <= 0``).
 
 Momentum conventions: MAD-X reports dispersion and chromaticity against
 ``pt = Delta E / (p0 c)``; since ``d pt = beta0 d delta`` this module multiplies them by
 the relativistic ``beta0`` so that every engine reports derivatives with respect to
-``delta = Delta p / p0`` (as xtrack does).
+``delta = Delta p / p0`` (as xtrack does) :cite:p:`madx,xsuite2023`.
+
+Chromaticity matching lives in :mod:`beamkit.chromaticity`, momentum compaction and the
+slip factor in :mod:`beamkit.longitudinal`.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
 
+from . import _validate as v
 from . import matrices as _mx
+from .errors import InputError
+from .longitudinal import momentum_compaction_from_matrices, transition_gamma
 
 __all__ = [
     "Optics",
     "twiss_madx",
     "twiss_xtrack",
     "twiss_matrices",
-    "momentum_compaction_from_matrices",
+    "twiss_three_ways",
     "compare",
-    "match_chromaticity",
-    "slip_factor",
     "SUMMARY_KEYS",
 ]
 
+#: Names of the global quantities of an :class:`Optics` (its attributes and ``summary`` keys).
 SUMMARY_KEYS = ("q_x", "q_y", "dq_x", "dq_y", "beta_x_max_m", "beta_y_max_m",
-                "disp_x_max_m", "alpha_c", "gamma_tr")
-_COLUMNS = ("name", "s_m", "beta_x_m", "beta_y_m", "alpha_x", "alpha_y",
-            "disp_x_m", "disp_px", "mu_x", "mu_y")
+                "dispersion_x_max_m", "alpha_c", "gamma_tr")
+#: Columns of the table of an :class:`Optics`.
+COLUMNS = ("name", "s_m", "beta_x_m", "beta_y_m", "alpha_x", "alpha_y",
+           "dispersion_x_m", "dispersion_prime_x", "mu_x_rad", "mu_y_rad")
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Optics:
-    """Optics along a lattice and its global summary.
+    """Optics along a lattice and its global quantities, from one engine.
 
     Attributes
     ----------
     table : pandas.DataFrame
-        One row per position, columns as in the module docstring.
-    summary : dict
-        Tunes, chromaticities, maxima, momentum compaction (module docstring).
+        One row per position, columns as in the module docstring (SI units).
     source : str
-        Which engine produced it.
+        Which engine produced it (``"MAD-X"``, ``"xtrack"``, ``"thick matrices"``...).
+    q_x, q_y : float
+        Tunes (1).
+    dq_x, dq_y : float
+        Chromaticities dQ/d delta (1).
+    beta_x_max_m, beta_y_max_m, dispersion_x_max_m : float
+        Maxima over the table's rows (m).
+    alpha_c : float
+        Momentum compaction (1).
+    gamma_tr : float
+        Transition gamma (1), NaN when ``alpha_c <= 0``.
+    beta0 : float
+        Relativistic beta of the reference particle used to convert MAD-X's ``pt``
+        derivatives (NaN for the other engines, which need none).
+    madx_summary : dict
+        MAD-X's own summary (``q1``, ``q2``, ``dq1``, ``dq2`` per ``pt``, ``betxmax``,
+        ``betymax``, ``dxmax``, ``alfa``, ``gammatr``), a read-only mapping, for the
+        MAD-X engine; None for the others.
     """
 
     table: pd.DataFrame
-    summary: dict
-    source: str = ""
-    extra: dict = field(default_factory=dict)
+    source: str
+    q_x: float
+    q_y: float
+    dq_x: float
+    dq_y: float
+    beta_x_max_m: float
+    beta_y_max_m: float
+    dispersion_x_max_m: float
+    alpha_c: float
+    gamma_tr: float
+    beta0: float = float("nan")
+    madx_summary: object = None
+
+    @property
+    def summary(self):
+        """The global quantities as a dict keyed by ``SUMMARY_KEYS``."""
+        return {k: getattr(self, k) for k in SUMMARY_KEYS}
+
+    def to_frame(self):
+        """A copy of the table along ``s`` (the result itself stays unchanged)."""
+        return self.table.copy()
 
     def __repr__(self):
-        items = ", ".join(f"{k}={self.summary[k]:.10g}" for k in ("q_x", "q_y", "dq_x", "dq_y")
-                          if k in self.summary)
+        items = ", ".join(f"{k}={getattr(self, k):.10g}" for k in ("q_x", "q_y", "dq_x", "dq_y"))
         return f"Optics({self.source}: {len(self.table)} rows, {items})"
 
 
-def _gamma_tr(alpha_c):
-    return 1.0 / math.sqrt(alpha_c) if alpha_c > 0 else float("nan")
-
-
-def _summary_from_table(table, **values):
-    out = {
-        "beta_x_max_m": float(table["beta_x_m"].max()),
-        "beta_y_max_m": float(table["beta_y_m"].max()),
-        "disp_x_max_m": float(table["disp_x_m"].max()),
-    }
-    out.update({k: float(v) for k, v in values.items()})
-    out["gamma_tr"] = _gamma_tr(out["alpha_c"])
-    return {k: out[k] for k in SUMMARY_KEYS}
+def _optics(table, source, *, q_x, q_y, dq_x, dq_y, alpha_c, **extra):
+    alpha_c = float(alpha_c)
+    return Optics(
+        table=table, source=source, q_x=float(q_x), q_y=float(q_y), dq_x=float(dq_x), dq_y=float(dq_y),
+        beta_x_max_m=float(table["beta_x_m"].max()),
+        beta_y_max_m=float(table["beta_y_m"].max()),
+        dispersion_x_max_m=float(table["dispersion_x_m"].max()),
+        alpha_c=alpha_c, gamma_tr=transition_gamma(alpha_c), **extra)
 
 
 def twiss_madx(mad, sequence=None, max_step_m=None, chrom=False):
@@ -107,16 +143,18 @@ def twiss_madx(mad, sequence=None, max_step_m=None, chrom=False):
     Notes
     -----
     The summary's maxima are those of the table. MAD-X's own ``betxmax``, ``betymax``
-    and ``dxmax`` are kept in ``extra["madx_summary"]``: they are taken at a coarser
+    and ``dxmax`` are kept in ``madx_summary``: they are taken at a coarser
     set of points and can miss the peak inside a thick quadrupole (186.458 m instead of
     186.908 m for beta_y of the LHC cell).
     """
+    max_step_m = v.scalar("max_step_m", max_step_m, positive=True, unit="m", allow_none=True)
     cmds = ["select, flag = interpolate, clear;"]
     if max_step_m is None:
         cmds.append("select, flag = interpolate, slice = 2;")
     else:
         cmds.append(f"select, flag = interpolate, step = {float(max_step_m)!r};")
-    cmds.append("twiss" + (f", sequence = {sequence}" if sequence else "") + (", chrom" if chrom else "") + ";")
+    seq = f", sequence = {sequence}" if sequence else ""
+    cmds.append("twiss" + seq + (", chrom" if chrom else "") + ";")
     mad.input("\n".join(cmds))
     tw = mad.madx.table.twiss
     summ = tw.summary  # the twiss table's header: beam and the global quantities
@@ -128,19 +166,16 @@ def twiss_madx(mad, sequence=None, max_step_m=None, chrom=False):
         "beta_y_m": np.asarray(tw.bety, float),
         "alpha_x": np.asarray(tw.alfx, float),
         "alpha_y": np.asarray(tw.alfy, float),
-        "disp_x_m": np.asarray(tw.dx, float) * beta0,
-        "disp_px": np.asarray(tw.dpx, float) * beta0,
-        "mu_x": np.asarray(tw.mux, float),
-        "mu_y": np.asarray(tw.muy, float),
+        "dispersion_x_m": np.asarray(tw.dx, float) * beta0,
+        "dispersion_prime_x": np.asarray(tw.dpx, float) * beta0,
+        "mu_x_rad": np.asarray(tw.mux, float) * (2 * np.pi),
+        "mu_y_rad": np.asarray(tw.muy, float) * (2 * np.pi),
     })
-    summary = _summary_from_table(
-        table,
-        q_x=summ["q1"], q_y=summ["q2"], dq_x=summ["dq1"] * beta0, dq_y=summ["dq2"] * beta0,
-        alpha_c=summ["alfa"],
-    )
     raw = {k: float(summ[k]) for k in ("q1", "q2", "dq1", "dq2", "betxmax", "betymax",
                                         "dxmax", "alfa", "gammatr")}
-    return Optics(table, summary, "MAD-X", {"beta0": beta0, "madx_summary": raw})
+    return _optics(table, "MAD-X", q_x=summ["q1"], q_y=summ["q2"], dq_x=summ["dq1"] * beta0,
+                   dq_y=summ["dq2"] * beta0, alpha_c=summ["alfa"], beta0=beta0,
+                   madx_summary=MappingProxyType(raw))
 
 
 def twiss_xtrack(line, method="4d", max_step_m=None):
@@ -157,6 +192,8 @@ def twiss_xtrack(line, method="4d", max_step_m=None):
         always holds element ends and the centres of thick elements (the line is cut
         there on a shallow copy; the line passed in is not changed).
     """
+    method = v.choice("method", method, ("4d", "6d"), "6d needs RF cavities; 4d does not")
+    max_step_m = v.scalar("max_step_m", max_step_m, positive=True, unit="m", allow_none=True)
     elements = line.get_table()
     thick = np.asarray(elements.isthick, bool) & (np.asarray(elements.element_type) != "Drift")
     s_all = np.asarray(elements.s, float)
@@ -175,40 +212,13 @@ def twiss_xtrack(line, method="4d", max_step_m=None):
         "beta_y_m": np.asarray(tw.bety, float),
         "alpha_x": np.asarray(tw.alfx, float),
         "alpha_y": np.asarray(tw.alfy, float),
-        "disp_x_m": np.asarray(tw.dx, float),
-        "disp_px": np.asarray(tw.dpx, float),
-        "mu_x": np.asarray(tw.mux, float),
-        "mu_y": np.asarray(tw.muy, float),
+        "dispersion_x_m": np.asarray(tw.dx, float),
+        "dispersion_prime_x": np.asarray(tw.dpx, float),
+        "mu_x_rad": np.asarray(tw.mux, float) * (2 * np.pi),
+        "mu_y_rad": np.asarray(tw.muy, float) * (2 * np.pi),
     })
-    summary = _summary_from_table(
-        table, q_x=tw.qx, q_y=tw.qy, dq_x=tw.dqx, dq_y=tw.dqy,
-        alpha_c=tw.momentum_compaction_factor,
-    )
-    return Optics(table, summary, "xtrack")
-
-
-def momentum_compaction_from_matrices(lattice, thin=False):
-    """Momentum compaction ``alpha_c = (1/C) * integral of D(s)/rho(s) ds``.
-
-    The integral over each sector bend is done in closed form from the periodic
-    dispersion at its entrance: for a bend of angle theta and curvature h = 1/rho,
-    ``integral h D ds = D0 sin(theta) + D0' (1 - cos theta)/h + (theta - sin theta)/h``.
-    """
-    slices = lattice.transfer_matrices("x", thin=thin)
-    one_turn = _mx.line_matrix(sl.matrix for sl in slices)
-    start = _mx.periodic_twiss(one_turn, "x")
-    d, dp = start.dispersion_m, start.dispersion_prime
-    total = 0.0
-    for sl in slices:
-        if sl.kind == "sbend":
-            m = sl.matrix
-            length = sl.s_end_m - sl.s_start_m
-            theta = math.asin(m[1, 2]) if abs(m[1, 2]) < 1 else math.pi / 2
-            if theta != 0.0:
-                h = theta / length
-                total += d * math.sin(theta) + dp * (1 - math.cos(theta)) / h + (theta - math.sin(theta)) / h
-        d, dp = sl.matrix[:2, :2] @ np.array([d, dp]) + sl.matrix[:2, 2]
-    return total / lattice.length_m
+    return _optics(table, "xtrack", q_x=tw.qx, q_y=tw.qy, dq_x=tw.dqx, dq_y=tw.dqy,
+                   alpha_c=tw.momentum_compaction_factor)
 
 
 def twiss_matrices(lattice, thin=False, max_step_m=0.5, delta_step=1e-6):
@@ -232,6 +242,8 @@ def twiss_matrices(lattice, thin=False, max_step_m=0.5, delta_step=1e-6):
     bends with dispersion (their geometric and edge terms) that MAD-X and xtrack include.
     For the LHC cell with bends this is a difference of about 2e-4 in ``dq_y``.
     """
+    max_step_m = v.scalar("max_step_m", max_step_m, positive=True, unit="m")
+    delta_step = v.scalar("delta_step", delta_step, positive=True, maximum=1e-2)
     out = {}
     tune = {}
     for plane in ("x", "y"):
@@ -243,40 +255,54 @@ def twiss_matrices(lattice, thin=False, max_step_m=0.5, delta_step=1e-6):
         q = []
         for d in (+delta_step, -delta_step):
             m = lattice.one_turn_matrix(plane, thin=thin, delta=d)
-            q.append(_mx.periodic_twiss(m, plane).tune)
-        tune[plane] = (start.tune, (q[0] - q[1]) / (2 * delta_step))
+            q.append(_mx.periodic_twiss(m, plane).q)
+        tune[plane] = (start.q, (q[0] - q[1]) / (2 * delta_step))
     slices, ax, _ = out["x"]
     _, ay, _ = out["y"]
     table = pd.DataFrame({
         "name": ["start"] + [sl.name for sl in slices],
         "s_m": np.array([0.0] + [sl.s_end_m for sl in slices]),
-        "beta_x_m": ax["beta_m"],
-        "beta_y_m": ay["beta_m"],
-        "alpha_x": ax["alpha"],
-        "alpha_y": ay["alpha"],
-        "disp_x_m": ax["dispersion_m"],
-        "disp_px": ax["dispersion_prime"],
-        "mu_x": ax["mu_rad"] / (2 * np.pi),
-        "mu_y": ay["mu_rad"] / (2 * np.pi),
+        "beta_x_m": ax.beta_m,
+        "beta_y_m": ay.beta_m,
+        "alpha_x": ax.alpha,
+        "alpha_y": ay.alpha,
+        "dispersion_x_m": ax.dispersion_m,
+        "dispersion_prime_x": ax.dispersion_prime,
+        "mu_x_rad": ax.mu_rad,
+        "mu_y_rad": ay.mu_rad,
     })
-    summary = _summary_from_table(
-        table, q_x=tune["x"][0], q_y=tune["y"][0], dq_x=tune["x"][1], dq_y=tune["y"][1],
-        alpha_c=momentum_compaction_from_matrices(lattice, thin=thin),
-    )
-    return Optics(table, summary, "thin-lens matrices" if thin else "thick matrices")
+    return _optics(table, "thin-lens matrices" if thin else "thick matrices",
+                   q_x=tune["x"][0], q_y=tune["y"][0], dq_x=tune["x"][1], dq_y=tune["y"][1],
+                   alpha_c=momentum_compaction_from_matrices(lattice, thin=thin))
 
 
-def slip_factor(alpha_c, gamma):
-    """Phase-slip factor ``eta = alpha_c - 1/gamma^2`` (dimensionless).
+def twiss_three_ways(lattice, *, thin_matrices=True):
+    """Optics of a lattice from MAD-X, xtrack and thick (and thin-lens) matrices.
 
-    ``eta = (d T/T) / delta`` for the revolution period T: below transition
-    (``gamma < gamma_tr``, eta < 0) faster particles arrive earlier; above it (eta > 0)
-    their longer path wins and they arrive later. ``gamma`` may be an array.
+    Each engine builds the lattice from its one description (:mod:`beamkit.lattices`),
+    so the results are independent and :func:`compare` shows how far they agree.
+
+    Parameters
+    ----------
+    lattice : beamkit.lattices.Lattice
+    thin_matrices : bool
+        Also the thin-lens matrix model (MAD-X ``makethin`` with one slice).
+
+    Returns
+    -------
+    dict of str to Optics
+        Keys ``"MAD-X"``, ``"xtrack"``, ``"thick matrices"`` and ``"thin matrices"``.
     """
-    gamma = np.asarray(gamma, dtype=float)
-    if np.any(gamma < 1):
-        raise ValueError("gamma must be >= 1")
-    return alpha_c - 1.0 / gamma**2
+    from .madx import session
+
+    with session() as mad:
+        mad.load(lattice)
+        from_madx = twiss_madx(mad)
+    out = {"MAD-X": from_madx, "xtrack": twiss_xtrack(lattice.to_xtrack()),
+           "thick matrices": twiss_matrices(lattice)}
+    if thin_matrices:
+        out["thin matrices"] = twiss_matrices(lattice, thin=True)
+    return out
 
 
 def compare(results, reference=None, keys=SUMMARY_KEYS):
@@ -297,125 +323,16 @@ def compare(results, reference=None, keys=SUMMARY_KEYS):
     """
     labels = list(results)
     if not labels:
-        raise ValueError("compare needs at least one result")
-    reference = labels[0] if reference is None else reference
-    if reference not in results:
-        raise KeyError(f"reference {reference!r} is not one of {labels}")
-    data = {lab: [results[lab].summary[k] for k in keys] for lab in labels}
+        raise InputError("results", results, "is empty", "give at least one label: Optics pair")
+    bad = [lab for lab in labels if not isinstance(results[lab], Optics)]
+    if bad:
+        raise InputError("results", bad, "are labels of things that are not Optics",
+                         "pass the results of optics.twiss_madx, twiss_xtrack or twiss_matrices")
+    reference = labels[0] if reference is None else v.choice("reference", reference, labels)
+    data = {lab: [getattr(results[lab], k) for k in keys] for lab in labels}
     frame = pd.DataFrame(data, index=list(keys))
     for lab in labels:
         if lab != reference:
             frame[f"{lab} - {reference}"] = frame[lab] - frame[reference]
     frame.index.name = "quantity"
     return frame
-
-
-def match_chromaticity(engine, dq_x=None, dq_y=None, knobs=("k2sext1", "k2sext2"), *,
-                       sequence=None, tolerance=1e-6, step=1e-4):
-    """Set sextupole knobs so that the chromaticities reach targets.
-
-    Parameters
-    ----------
-    engine : beamkit.madx.MadxSession or xtrack.Line
-        MAD-X session with the sequence in use, or an xtrack line with the knobs in
-        ``line.vars``.
-    dq_x, dq_y : float or None
-        Targets for dQ/d delta (beamkit's convention, for either engine; the MAD-X
-        targets are converted to its ``pt`` convention with ``beta0``). ``None`` leaves
-        a plane free: with a single knob only one plane can be matched.
-    knobs : sequence of str
-        Variables to vary (strengths ``k2`` of sextupole families, in m^-3).
-    sequence : str, optional
-        MAD-X sequence (default: the one in use).
-    tolerance : float
-        Accepted error on each chromaticity. xtrack's chromaticity comes from finite
-        differences with ~1e-9 noise, so 1e-6 is a sensible floor to demand.
-    step : float
-        Step of the knobs for the numerical derivatives (m^-3).
-
-    Returns
-    -------
-    dict
-        Knob name to its matched value (m^-3).
-
-    Raises
-    ------
-    KeyError
-        When a knob is not a variable of the session or line.
-    ValueError
-        When no target is given, more targets than knobs, or the match fails.
-    beamkit.MadxError
-        When MAD-X fails to match (e.g. a knob that does not exist).
-
-    Notes
-    -----
-    MAD-X uses ``match, chrom; global, dq1=..., dq2=...``: a ``constraint`` on ``dq1``
-    runs without complaint and changes nothing (physics notes).
-    """
-    targets = {"x": dq_x, "y": dq_y}
-    active = {plane: value for plane, value in targets.items() if value is not None}
-    knobs = list(knobs)
-    if not active:
-        raise ValueError("give at least one target, dq_x or dq_y")
-    if len(active) > len(knobs):
-        raise ValueError(f"{len(active)} targets need at least as many knobs; got {knobs}")
-    from .madx import MadxSession
-
-    is_madx = isinstance(engine, MadxSession)
-    known = engine.madx.globals if is_madx else engine.vars
-    missing = [k for k in knobs if k not in known]
-    if missing:
-        raise KeyError(f"unknown knobs {missing}: they are not variables of the "
-                       f"{'MAD-X session' if is_madx else 'xtrack line'}")
-    if is_madx:
-        seq = f", sequence = {sequence}" if sequence else ""
-        # A fresh twiss gives the beam's gamma (an older table may belong to another beam).
-        engine.input(f"twiss{seq};")
-        beta0 = math.sqrt(1.0 - 1.0 / float(engine.madx.table.twiss.summary["gamma"]) ** 2)
-        goals = ", ".join(f"dq{1 if p == 'x' else 2} = {v / beta0!r}" for p, v in active.items())
-        lines = [f"match, chrom{seq};", f"global{seq}, {goals};"]
-        lines += [f"vary, name = {k}, step = {step!r};" for k in knobs]
-        # lmdif's tolerance bounds the penalty, a sum of squared errors: ask for errors a
-        # hundred times below the requested tolerance.
-        penalty = (min(tolerance, 1e-6) / 100) ** 2
-        lines += [f"lmdif, calls = 200, tolerance = {penalty!r};", "endmatch;"]
-        engine.input("\n".join(lines))
-        values = {k: float(engine.madx.globals[k]) for k in knobs}
-        # Check with the same (finite-difference) chromaticity that `match, chrom` uses;
-        # a plain `twiss` reports an approximation that differs by a few 1e-6 at Q' ~ 1.
-        engine.input("twiss, chrom;")
-        summ = engine.madx.table.twiss.summary
-        achieved = {"x": summ["dq1"] * beta0, "y": summ["dq2"] * beta0}
-    else:
-        # Chromaticity is linear in sextupole strengths (at fixed linear optics), so a
-        # Newton solve with a finite-difference Jacobian converges in one or two steps;
-        # xtrack's own optimiser stops as soon as it is within tolerance, which leaves
-        # the strengths less precise (2e-5 relative for the LHC cell).
-        planes = list(active)
-        goal = np.array([active[p] for p in planes])
-
-        def chroma():
-            tw = engine.twiss(method="4d")
-            return np.array([tw.dqx if p == "x" else tw.dqy for p in planes])
-
-        values = {k: float(engine.vars[k]._value) for k in knobs}
-        big_step = max(step, 1e-3)
-        for _ in range(5):
-            current = chroma()
-            if np.all(np.abs(current - goal) < tolerance * 1e-2):
-                break
-            jac = np.empty((len(planes), len(knobs)))
-            for j, k in enumerate(knobs):
-                engine.vars[k] = values[k] + big_step
-                jac[:, j] = (chroma() - current) / big_step
-                engine.vars[k] = values[k]
-            delta, *_ = np.linalg.lstsq(jac, goal - current, rcond=None)
-            for k, d in zip(knobs, delta):
-                values[k] += float(d)
-                engine.vars[k] = values[k]
-        tw = engine.twiss(method="4d")
-        achieved = {"x": tw.dqx, "y": tw.dqy}
-    misses = {p: achieved[p] - v for p, v in active.items() if abs(achieved[p] - v) > tolerance}
-    if misses:
-        raise ValueError(f"chromaticity match did not converge: errors {misses} exceed {tolerance}")
-    return values

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["draw_layout", "plot_twiss", "plot_phase_space", "twiss_ellipse"]
+from . import _validate as v
+from .elements import KINDS
 
-_COLOURS = {"quadrupole": "tab:red", "thin_quadrupole": "tab:red", "sbend": "tab:blue",
-            "sextupole": "tab:green", "marker": "0.5"}
+__all__ = ["draw_layout", "plot_twiss", "plot_phase_space", "twiss_ellipse"]
 
 
 def draw_layout(ax, lattice):
@@ -25,20 +25,16 @@ def draw_layout(ax, lattice):
 
     ax.axhline(0, color="k", lw=0.8)
     for mag in lattice.magnets:
-        colour = _COLOURS.get(mag.kind, "0.5")
-        if mag.kind in ("quadrupole", "thin_quadrupole"):
-            key = "k1" if mag.kind == "quadrupole" else "k1l"
-            sign = np.sign(lattice.strength(mag, key)) or 1.0
-            width = mag.length_m if mag.length_m > 0 else 0.004 * lattice.length_m
-            ax.add_patch(Rectangle((mag.at_m - width / 2, 0), width, 0.8 * sign, color=colour))
-        elif mag.kind == "sbend":
-            on = lattice.strength(mag, "angle") != 0
-            ax.add_patch(Rectangle((mag.start_m, -0.35), mag.length_m, 0.7, color=colour,
+        kind = KINDS[mag.kind]
+        if kind.per_length:  # a bend: a centred box, faded when switched off
+            on = lattice.strength(mag, kind.strength) != 0
+            ax.add_patch(Rectangle((mag.start_m, -0.35), mag.length_m, 0.7, color=kind.colour,
                                    alpha=1.0 if on else 0.3))
-        elif mag.kind == "sextupole":
-            sign = np.sign(lattice.strength(mag, "k2")) or 1.0
-            ax.add_patch(Rectangle((mag.start_m, 0), max(mag.length_m, 0.004 * lattice.length_m),
-                                   0.5 * sign, color=colour))
+        elif kind.layout_height > 0:
+            sign = np.sign(lattice.strength(mag, kind.strength)) or 1.0
+            width = mag.length_m if mag.length_m > 0 else 0.004 * lattice.length_m
+            ax.add_patch(Rectangle((mag.at_m - width / 2, 0), width, kind.layout_height * sign,
+                                   color=kind.colour))
     ax.set_xlim(0, lattice.length_m)
     ax.set_ylim(-1, 1)
     ax.set_yticks([])
@@ -53,7 +49,7 @@ def plot_twiss(optics, lattice=None, *, dispersion=True, title=None, extra=None)
     Parameters
     ----------
     optics : beamkit.optics.Optics
-        The table to draw (its ``s_m``, ``beta_x_m``, ``beta_y_m``, ``disp_x_m``).
+        The table to draw (its ``s_m``, ``beta_x_m``, ``beta_y_m``, ``dispersion_x_m``).
     lattice : beamkit.lattices.Lattice, optional
         Draws the magnets in a strip above the plot.
     dispersion : bool
@@ -92,9 +88,9 @@ def plot_twiss(optics, lattice=None, *, dispersion=True, title=None, extra=None)
     ax.set_xlabel(r"$s$ [m]")
     ax.set_ylabel(r"$\beta$ [m]")
     handles, labels = ax.get_legend_handles_labels()
-    if dispersion and np.any(np.abs(t["disp_x_m"]) > 0):
+    if dispersion and np.any(np.abs(t["dispersion_x_m"]) > 0):
         ax2 = ax.twinx()
-        ax2.plot(t["s_m"], t["disp_x_m"], color="tab:green", ls="--", label=r"$D_x$")
+        ax2.plot(t["s_m"], t["dispersion_x_m"], color="tab:green", ls="--", label=r"$D_x$")
         ax2.set_ylabel(r"$D_x$ [m]")
         h2, l2 = ax2.get_legend_handles_labels()
         handles, labels = handles + h2, labels + l2
@@ -104,12 +100,31 @@ def plot_twiss(optics, lattice=None, *, dispersion=True, title=None, extra=None)
     return fig, axes
 
 
-def twiss_ellipse(beta_m, alpha, emittance_m, n_points=200):
-    """Points ``(x, px)`` (m, rad) on the ellipse ``gamma x^2 + 2 alpha x px + beta px^2 = eps``."""
+def twiss_ellipse(beta_m, alpha, eps_m, n_points=200, *, n_sigma=1.0, centre=(0.0, 0.0)):
+    """Points ``(x, px)`` (m, rad) on the ellipse ``gamma x^2 + 2 alpha x px + beta px^2 = eps``.
+
+    Parameters
+    ----------
+    beta_m, alpha : float
+        Twiss functions (m, 1) of the ellipse.
+    eps_m : float
+        RMS emittance (m): with ``n_sigma = 1`` the ellipse of area ``pi eps``.
+    n_points : int
+        Points on the closed curve.
+    n_sigma : float
+        Scale: the ``n_sigma`` ellipse of a Gaussian beam of that emittance.
+    centre : (float, float)
+        Centroid ``(x, px)`` (m, rad) the ellipse is drawn about.
+    """
+    beta_m = v.scalar("beta_m", beta_m, positive=True, unit="m")
+    alpha = v.scalar("alpha", alpha)
+    eps_m = v.scalar("eps_m", eps_m, nonnegative=True, unit="m")
+    n_points = v.integer("n_points", n_points, minimum=3)
+    n_sigma = v.scalar("n_sigma", n_sigma, positive=True)
     phi = np.linspace(0, 2 * np.pi, n_points)
-    x = np.sqrt(emittance_m * beta_m) * np.cos(phi)
-    px = -np.sqrt(emittance_m / beta_m) * (alpha * np.cos(phi) + np.sin(phi))
-    return x, px
+    x = n_sigma * np.sqrt(eps_m * beta_m) * np.cos(phi)
+    px = -n_sigma * np.sqrt(eps_m / beta_m) * (alpha * np.cos(phi) + np.sin(phi))
+    return centre[0] + x, centre[1] + px
 
 
 _PX_UNITS = {"mrad": 1e3, "urad": 1e6}
@@ -122,15 +137,14 @@ def plot_phase_space(x, px, *, ax=None, ellipse=None, label=None, px_unit="mrad"
     ----------
     x, px : array_like
         Positions (m) and angles (rad).
-    ellipse : tuple (beta_m, alpha, emittance_m), optional
+    ellipse : tuple (beta_m, alpha, eps_m), optional
         Draws the matching ellipse.
     px_unit : {"mrad", "urad"}
         Unit of the ``px`` axis; microradians suit large-beta, high-energy optics.
     """
     import matplotlib.pyplot as plt
 
-    if px_unit not in _PX_UNITS:
-        raise ValueError(f"px_unit must be one of {sorted(_PX_UNITS)}, got {px_unit!r}")
+    px_unit = v.choice("px_unit", px_unit, tuple(_PX_UNITS))
     scale = _PX_UNITS[px_unit]
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 4))

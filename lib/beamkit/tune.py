@@ -1,4 +1,6 @@
-"""Tune analysis with NAFF (PyNAFF as the reference analyser).
+"""Tune analysis with NAFF (PyNAFF as the reference analyser): spectral analysis only.
+
+Chromaticity measured from these tunes lives in :mod:`beamkit.chromaticity`.
 
 Traps handled here (see the notation page and the physics notes):
 
@@ -12,10 +14,7 @@ Traps handled here (see the notation page and the physics notes):
   advance. The complex normalised signal ``x_n - i p_n`` removes both problems:
   see :func:`normalised_signal`.
 
-References
-----------
-J. Laskar, *Frequency analysis for multi-dimensional systems*, Physica D 67 (1993) 257.
-F. Asvesta, N. Karastathis, P. Zisopoulos, PyNAFF (2019), https://github.com/nkarast/PyNAFF.
+NAFF is :cite:p:`laskar1993`; PyNAFF :cite:p:`pynaff` is the reference implementation.
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ import warnings
 
 import numpy as np
 
-__all__ = ["naff", "normalised_signal", "tunes", "chromaticity_from_tracking", "ChromaticityFit"]
+__all__ = ["naff", "normalised_signal", "tunes"]
 
 
 def normalised_signal(x, px, beta_m, alpha):
@@ -284,111 +283,3 @@ def tunes(x, px=None, beta=None, alpha=None, *, chunk=8192, n_newton=12):
             out[rows] = np.abs(((f + 0.5) % 1.0) - 0.5)
     return float(out[0]) if one else out
 
-
-class ChromaticityFit:
-    """Result of :func:`chromaticity_from_tracking`.
-
-    Attributes
-    ----------
-    dq : float
-        Chromaticity dQ/d delta (the linear coefficient of the fit).
-    dq_error : float
-        Its one-sigma uncertainty from the fit residuals (least squares covariance).
-    q0 : float
-        Fitted tune at delta = 0.
-    coefficients, covariance : numpy.ndarray
-        Polynomial coefficients (lowest order first) and their covariance.
-    deltas, tunes : numpy.ndarray
-        Momentum deviations of the particles and their tunes.
-    plane : str
-    """
-
-    def __init__(self, deltas, tunes_, order, plane):
-        self.deltas = np.asarray(deltas, float)
-        self.tunes = np.asarray(tunes_, float)
-        self.plane = plane
-        n = self.deltas.size
-        if n < order + 2:
-            raise ValueError(f"a fit of order {order} with an uncertainty needs at least "
-                             f"{order + 2} particles, got {n}")
-        design = np.vander(self.deltas, order + 1, increasing=True)
-        if np.linalg.cond(design) > 1e12:
-            raise ValueError("ill-conditioned chromaticity fit: the deltas are (nearly) all the "
-                             "same; spread them over a range")
-        coef, *_ = np.linalg.lstsq(design, self.tunes, rcond=None)
-        resid = self.tunes - design @ coef
-        dof = n - (order + 1)
-        sigma2 = float(resid @ resid) / dof
-        self.coefficients = coef
-        self.covariance = sigma2 * np.linalg.inv(design.T @ design)
-        self.q0 = float(coef[0])
-        self.dq = float(coef[1])
-        self.dq_error = float(np.sqrt(self.covariance[1, 1]))
-        self.residual_rms = float(np.sqrt(sigma2))
-
-    def tune_at(self, delta, rtol=0.0, atol=1e-12):
-        """Tune of the tracked particle whose delta equals ``delta`` (selected by value)."""
-        hits = np.flatnonzero(np.isclose(self.deltas, delta, rtol=rtol, atol=atol))
-        if hits.size != 1:
-            raise KeyError(f"{hits.size} particles have delta = {delta!r}; tracked deltas are "
-                           f"{np.array2string(self.deltas, precision=3)}")
-        return float(self.tunes[hits[0]])
-
-    def __repr__(self):
-        return (f"ChromaticityFit({self.plane}: Q' = {self.dq:.6g} +- {self.dq_error:.2g}, "
-                f"Q0 = {self.q0:.10g}, {self.deltas.size} particles)")
-
-
-def chromaticity_from_tracking(line, deltas, *, n_turns=1024, plane="x", amplitude_m=1e-4,
-                               order=1):
-    """Chromaticity from tracking: tunes of particles at several delta, and a fit.
-
-    Each particle starts at ``amplitude_m`` in ``plane`` on its own off-momentum
-    closed orbit (from the line's 4D twiss at that delta), so that its motion is pure
-    betatron oscillation about ``D delta``. The tunes come from :func:`tunes` on the
-    complex normalised signal with the on-momentum Twiss functions at the start, after
-    removing each particle's mean (its closed orbit).
-
-    Parameters
-    ----------
-    line : xtrack.Line
-    deltas : array_like
-        Momentum deviations, e.g. ``np.linspace(-1e-3, 1e-3, 21)``.
-    n_turns : int
-        Turns tracked (one turn = one pass through the line).
-    plane : {"x", "y"}
-    amplitude_m : float
-        Initial betatron offset (m).
-    order : int
-        Polynomial order of the fit of Q(delta): 1 for Q', 2 to also get Q''/2.
-
-    Returns
-    -------
-    ChromaticityFit
-    """
-    from .tracking import track_turns
-
-    if plane not in ("x", "y"):
-        raise ValueError(f"plane must be 'x' or 'y', got {plane!r}")
-    deltas = np.asarray(deltas, float)
-    tw = line.twiss(method="4d")
-    x0 = np.zeros_like(deltas)
-    px0 = np.zeros_like(deltas)
-    for i, d in enumerate(deltas):
-        if d != 0:
-            # 4D twiss at delta0 (frozen-longitudinal closed-orbit searches would need a
-            # kernel that xsuite does not prebuild).
-            co = line.twiss(method="4d", delta0=float(d), only_orbit=True)
-            x0[i], px0[i] = co.x[0], co.px[0]
-    offset = {"x": amplitude_m, "y": 0.0}
-    offset_y = {"x": 0.0, "y": amplitude_m}
-    tbt = track_turns(line, n_turns, x=x0 + offset[plane], px=px0, y=offset_y[plane],
-                      delta=deltas)
-    if tbt.lost.any():
-        raise ValueError(f"{int(tbt.lost.sum())} particles were lost; reduce the amplitude or "
-                         "the momentum range")
-    if plane == "x":
-        q = tunes(tbt.x, tbt.px, tw.betx[0], tw.alfx[0])
-    else:
-        q = tunes(tbt.y, tbt.py, tw.bety[0], tw.alfy[0])
-    return ChromaticityFit(deltas, q, order, plane)

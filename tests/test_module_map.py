@@ -1,0 +1,124 @@
+"""The shape of the library (issue 8): physics-named modules, each with its test module,
+no import cycles, no long module without a stated reason, the vocabulary table in both places."""
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LIB = ROOT / "lib" / "beamkit"
+PRIVATE_OR_SHARED = {"__init__", "_validate", "errors", "reference_values", "plotting", "elements"}
+
+# Module -> test module(s) that check its physics (CONTRIBUTING.md, module map).
+TESTS = {
+    "matrices": ["test_matrices.py"],
+    "lattices": ["test_lattices.py"],
+    "madx": ["test_madx_errors.py"],
+    "optics": ["test_optics.py"],
+    "longitudinal": ["test_longitudinal.py"],
+    "chromaticity": ["test_chromaticity.py"],
+    "tune": ["test_tune.py"],
+    "tracking": ["test_tracking.py"],
+    "beam": ["test_beam.py"],
+    "fieldmap": ["test_fieldmap_io.py", "test_fieldmap_models.py", "test_fieldmap_tracking.py"],
+}
+
+
+def _modules():
+    """Top-level beamkit modules and packages, by name."""
+    names = {p.stem for p in LIB.glob("*.py")}
+    names |= {p.name for p in LIB.iterdir() if (p / "__init__.py").exists()}
+    return sorted(names)
+
+
+def _imports(path, own):
+    """beamkit modules a file imports, at any depth (lazy imports count too)."""
+    tree = ast.parse(path.read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level == 1 and node.module:
+                found.add(node.module.split(".")[0])
+            elif node.level == 1:
+                found.update(alias.name for alias in node.names)
+            elif node.level == 0 and node.module and node.module.startswith("beamkit."):
+                found.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("beamkit."):
+                    found.add(alias.name.split(".")[1])
+    return found - {own}
+
+
+def test_every_physics_module_has_its_test_module():
+    for module in _modules():
+        if module in PRIVATE_OR_SHARED:
+            continue
+        assert module in TESTS, f"beamkit.{module} is not in the module map of this test"
+        for name in TESTS[module]:
+            assert (ROOT / "tests" / name).exists(), f"beamkit.{module}: missing tests/{name}"
+        assert f"`beamkit.{module}`" in (ROOT / "CONTRIBUTING.md").read_text()
+
+
+def test_no_import_cycles_between_modules():
+    modules = set(_modules()) - {"__init__"}
+    graph = {}
+    for m in modules:
+        path = LIB / f"{m}.py"
+        files = [path] if path.exists() else list((LIB / m).glob("*.py"))
+        graph[m] = set().union(*(_imports(f, m) for f in files)) & modules
+    state = {}
+
+    def visit(node, stack):
+        state[node] = "open"
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == "open":
+                raise AssertionError("import cycle: " + " -> ".join(stack + [node, nxt]))
+            if nxt not in state:
+                visit(nxt, stack + [node])
+        state[node] = "done"
+
+    for m in sorted(graph):
+        if m not in state:
+            visit(m, [])
+
+
+# Being shortened by the field-map work (FieldMap.from_table); remove once it is.
+LONG_ELSEWHERE = {"fieldmap/_map.py"}
+
+
+def test_long_modules_say_why():
+    for path in sorted(LIB.rglob("*.py")):
+        rel = str(path.relative_to(LIB))
+        n = len(path.read_text().splitlines())
+        if n > 420 and rel not in LONG_ELSEWHERE:
+            head = ast.get_docstring(ast.parse(path.read_text())) or ""
+            assert re.search(r"\blines\b", head), f"beamkit/{rel} has {n} lines and no reason at its top"
+
+
+@pytest.mark.xfail(reason="fieldmap/_kernels.py and _map.py import each other; the field-map work "
+                   "moves the grid layout into one module", strict=False)
+def test_no_import_cycle_inside_fieldmap():
+    pkg = LIB / "fieldmap"
+    files = {p.stem: p for p in pkg.glob("*.py")}
+    graph = {}
+    for name, path in files.items():
+        tree = ast.parse(path.read_text())
+        graph[name] = {n.module for n in ast.walk(tree)
+                       if isinstance(n, ast.ImportFrom) and n.level == 1 and n.module in files} - {name}
+        graph[name] |= {a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 1
+                        and n.module is None for a in n.names if a.name in files}
+    for a, targets in graph.items():
+        for b in targets:
+            assert a not in graph.get(b, set()), f"fieldmap.{a} and fieldmap.{b} import each other"
+
+
+def test_vocabulary_table_in_contributing_and_notation():
+    names = ["beta_x_m", "dispersion_x_m", "dispersion_prime_x", "mu_x_rad", "p0c_ev", "eps_x_m", "n_turns",
+             "q_at_zero", "lost_at_turn"]
+    for page in (ROOT / "CONTRIBUTING.md", ROOT / "book" / "notation.md"):
+        text = page.read_text()
+        for name in names:
+            assert f"`{name}`" in text, f"{page.name} lacks {name}"
