@@ -12,18 +12,40 @@ source's ``eps`` (in pi mm mrad) is ``pi`` times ``eps_x_m``.
 """
 
 from ._fit import EmittanceFit, fit_emittances
+from ._ramp import (
+    BpmMachine,
+    RampAnalysis,
+    RampGrowth,
+    RampSignals,
+    RampTruth,
+    analyse_ramp,
+    make_machine,
+    ramp_growth,
+    ramp_truth,
+    simulate_ramp,
+)
 from ._ring import BpmOptics, booster_like_ring, bpm_optics
 from ._signals import PLATE_CENTRES_RAD, Modes, gaussian_signals, modes, plate_signals
 
 __all__ = [
     "PLATE_CENTRES_RAD",
+    "BpmMachine",
     "BpmOptics",
     "EmittanceFit",
     "Modes",
+    "RampAnalysis",
+    "RampGrowth",
+    "RampSignals",
+    "RampTruth",
+    "analyse_ramp",
     "booster_like_ring",
     "bpm_optics",
     "fit_emittances",
     "gaussian_signals",
+    "make_machine",
     "modes",
     "plate_signals",
+    "ramp_growth",
+    "ramp_truth",
+    "simulate_ramp",
 ]

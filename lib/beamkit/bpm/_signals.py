@@ -118,9 +118,9 @@ def _gaussian_modes(xb, yb, s, phi0, n_max=40):
         c = 8.0 / math.pi * math.sin(n * phi0 / 2) / n
         term = m[n]
         size = np.abs(term)
-        if n > 8:  # stop where the asymptotic series turns
+        if n > 8:  # stop where the asymptotic series turns (odd terms of a centred beam are 0)
             active &= size <= best * 10.0
-        best = np.minimum(best, size)
+        best = np.where(size > 0, np.minimum(best, size), best)
         t = np.where(active, term, 0.0)
         r = n % 4
         if r == 0:
@@ -186,7 +186,7 @@ def gaussian_signals(x_bar_m, y_bar_m, quad_term_m2, radius_m, plate_angle_rad):
             size = np.abs(m[n])
             if n > 8:
                 active &= size <= best * 10.0
-            best = np.minimum(best, size)
+            best = np.where(size > 0, np.minimum(best, size), best)
             total = total + np.where(active, term, 0.0)
         out[..., k] = total
     return out
