@@ -1,4 +1,4 @@
-"""Emittances from the quadrupole moments of 4-plate BPMs :cite:p:`tan2024bpm`.
+"""Emittances from the quadrupole moments of 4-plate BPMs :cite:p:`tan2024booster`.
 
 * :func:`plate_signals`, :func:`gaussian_signals`: the signals R, L, T, B of a 4-plate BPM;
 * :func:`modes`: dipole and quadrupole modes and their inversion (leading order and exact);

@@ -92,7 +92,7 @@ def fit_emittances(beta_x_m, beta_y_m, dispersion_x_m, quad_term_m2, sigma=None,
 
     Each row is one BPM (or one sample of one BPM) with its optics and its measured
     ``sigma_x^2 - sigma_y^2`` (from :func:`beamkit.bpm.modes`), source Eq. 9
-    :cite:p:`tan2024bpm`; vertical dispersion is neglected as there. The over-determined
+    :cite:p:`tan2024booster`; vertical dispersion is neglected as there. The over-determined
     system is solved in the least-squares sense with the pseudo-inverse (SVD).
 
     Parameters
@@ -115,23 +115,15 @@ def fit_emittances(beta_x_m, beta_y_m, dispersion_x_m, quad_term_m2, sigma=None,
     -------
     EmittanceFit
 
-    Raises
-    ------
-    InputError
-        Bad or mismatched arrays, fewer than three rows, too few rows for a residual-
-        based covariance.
-    IllConditionedError
-        The design matrix is numerically rank deficient (condition number above
-        ``MAX_CONDITION``), e.g. a perfectly periodic ring with three unknowns.
-
-    Warns
-    -----
-    BeamkitWarning
-        Condition number above ``WARN_CONDITION``, or ``beta_x`` close to ``beta_y`` at
-        every BPM (the planes are not separated).
-
     Notes
     -----
+    Errors: ``beamkit.InputError`` for bad or mismatched arrays, fewer than three rows or
+    too few rows for a residual-based covariance; ``beamkit.IllConditionedError`` when
+    the design matrix is numerically rank deficient (condition number above
+    ``MAX_CONDITION``), e.g. a perfectly periodic ring with three unknowns. A
+    ``beamkit.BeamkitWarning`` is given for a condition number above ``WARN_CONDITION``
+    and when ``beta_x`` is close to ``beta_y`` at every BPM (the planes are not separated).
+
     With three unknowns ``eps_x`` and ``sigma_p^2`` are strongly anti-correlated (both
     enter through the large-``beta_x``, large-``D_x`` rows): see ``correlation``.
     """

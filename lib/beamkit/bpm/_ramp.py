@@ -72,7 +72,7 @@ def ramp_truth(n_turns=20000, *, eps_n_x_m=2.0e-6, eps_n_y_m=1.5e-6, sigma_delta
     energy. The normalised emittances ``eps_n = beta0 gamma0 eps`` are kept (adiabatic
     damping of the geometric ones) until ``growth_turn``; after it they grow by the
     fractions ``growth_rel`` with the time constant ``growth_turns``, as the source sees
-    after transition :cite:p:`tan2024bpm`. The momentum spread is a prescribed model,
+    after transition :cite:p:`tan2024booster`. The momentum spread is a prescribed model,
     ``sigma_delta (beta0 gamma0 at injection / beta0 gamma0)^(1/2)`` (not a longitudinal
     simulation).
 
@@ -344,7 +344,7 @@ def _bin(arr, n_per_bin):
 
 def analyse_ramp(signals, optics, radius_m, plate_angle_rad, sigma_p2, *, gains=None, offsets=None,
                  turns_per_bin=1, exact=False):
-    """Emittances turn by turn from raw plate signals, the source's way :cite:p:`tan2024bpm`.
+    """Emittances turn by turn from raw plate signals, the source's way :cite:p:`tan2024booster`.
 
     Steps: subtract the DC ``offsets`` and divide by the plate ``gains`` (skipped when not
     given); form the modes and average them over ``turns_per_bin`` turns; invert to
@@ -465,7 +465,7 @@ def ramp_growth(analysis, reference):
 
     Each BPM pair has its own reproducible systematic error (gains, offsets, optics
     errors); the difference to the same pair in a reference ramp (the source's 6-turn,
-    low-intensity beam) removes it before the average over pairs :cite:p:`tan2024bpm`.
+    low-intensity beam) removes it before the average over pairs :cite:p:`tan2024booster`.
 
     Parameters
     ----------

@@ -29,7 +29,7 @@ def booster_like_ring(modulation_rel=0.1, quad_errors_rel=None, energy_ev=INJECT
     Each period has a focusing quadrupole followed by a BPM ``bpm_sNN`` (``beta_x`` about
     35 m, ``beta_y`` about 6 m, large dispersion: the source's S locations, 30 m / 5 m), a
     defocusing quadrupole followed by ``bpm_lNN`` (about 6 m / 33 m: the L locations,
-    7 m / 20 m) and two 6 m sector bends of ``2 pi / 48`` :cite:p:`tan2024bpm`. Separated-
+    7 m / 20 m) and two 6 m sector bends of ``2 pi / 48`` :cite:p:`tan2024booster`. Separated-
     function magnets stand in for the Booster's combined-function ones.
 
     Parameters

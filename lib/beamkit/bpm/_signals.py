@@ -28,7 +28,7 @@ def plate_signals(x, y, radius_m, plate_angle_rad, weights=None):
     """Signals of the plates R, L, T, B of a 4-plate BPM, exact for any particle positions.
 
     The wall current of a line charge at ``z = x + i y`` inside a conducting circle of
-    radius ``a`` is the Poisson kernel :cite:p:`tan2024bpm` (source Eq. 1, there as its
+    radius ``a`` is the Poisson kernel :cite:p:`tan2024booster` (source Eq. 1, there as its
     Fourier series). Its integral over a plate from ``phi1`` to ``phi2`` has the closed form
 
     ``F = (phi2 - phi1) / (2 pi) + [arg(1 - conj(z) e^{i phi1} / a) - arg(1 - conj(z) e^{i phi2} / a)] / pi``,
@@ -142,7 +142,7 @@ def gaussian_signals(x_bar_m, y_bar_m, quad_term_m2, radius_m, plate_angle_rad):
     A Gaussian beam's signals depend only on its centroid and on
     ``sigma_x^2 - sigma_y^2`` (``sigma_x^2 + sigma_y^2`` is invisible): the complex
     moments ``<z^n>`` are Hermite polynomials of the centroid with the pseudo-variance
-    ``sigma_x^2 - sigma_y^2`` :cite:p:`tan2024bpm`. The series in ``(r/a)^n`` is summed to
+    ``sigma_x^2 - sigma_y^2`` :cite:p:`tan2024booster`. The series in ``(r/a)^n`` is summed to
     order 40 or to its smallest term (it is asymptotic: the Gaussian's tails reach
     beyond the wall), far below any measurement noise for beams a few times smaller
     than the pipe.
@@ -239,7 +239,7 @@ def modes(R, L, T, B, radius_m=None, plate_angle_rad=None, *, exact=False, tol=1
     """Dipole and quadrupole modes from the plate signals, and their inversion.
 
     ``d_x = (R - L)/S``, ``d_y = (T - B)/S``, ``q = (R + L - T - B)/S`` with
-    ``S = R + L + T + B`` (source Eq. 5 :cite:p:`tan2024bpm`, after :cite:t:`miller1983`).
+    ``S = R + L + T + B`` (source Eq. 5 :cite:p:`tan2024booster`, after :cite:t:`miller1983`).
     With the geometry given, the leading-order inversion to the centroid and to
     ``sigma_x^2 - sigma_y^2`` with the centroid correction of Eq. 6 is added; its error is
     of relative order ``(r/a)^2`` (a few 1e-3 to 1e-2 for orbits of millimetres in a
@@ -264,10 +264,10 @@ def modes(R, L, T, B, radius_m=None, plate_angle_rad=None, *, exact=False, tol=1
     -------
     Modes
 
-    Raises
-    ------
-    ConvergenceError
-        The exact inversion did not reach ``tol`` (a beam too large for the pipe).
+    Notes
+    -----
+    A ``beamkit.ConvergenceError`` is raised when the exact inversion does not reach
+    ``tol`` (a beam too large for the pipe).
     """
     arrs = {}
     for name, val in (("R", R), ("L", L), ("T", T), ("B", B)):
