@@ -26,11 +26,13 @@ INJECTION_ENERGY_EV = PARTICLES["proton"][0] + 400e6
 def booster_like_ring(modulation_rel=0.1, quad_errors_rel=None, energy_ev=INJECTION_ENERGY_EV):
     """A 474 m, 24-period FODO ring with 48 BPMs, like the Fermilab Booster's S and L locations.
 
-    Each period has a focusing quadrupole followed by a BPM ``bpm_sNN`` (``beta_x`` about
-    35 m, ``beta_y`` about 6 m, large dispersion: the source's S locations, 30 m / 5 m), a
-    defocusing quadrupole followed by ``bpm_lNN`` (about 6 m / 33 m: the L locations,
-    7 m / 20 m) and two 6 m sector bends of ``2 pi / 48`` :cite:p:`tan2024booster`. Separated-
-    function magnets stand in for the Booster's combined-function ones.
+    Each period has a focusing quadrupole followed by a BPM ``bpm_sNN`` (``beta_x`` 30 to
+    34 m, ``beta_y`` about 6.5 m, dispersion 2 to 4.5 m: the source's S locations, 30 m / 5 m),
+    a defocusing quadrupole followed by ``bpm_lNN`` (4 to 7 m / 30 to 34 m: the L
+    locations, 7 m / 20 m) and two 6 m sector bends of ``2 pi / 48``
+    :cite:p:`tan2024booster`; tunes about 6.58 / 5.84, transition gamma about 5.96 (MAD-X,
+    default modulation). Separated-function magnets stand in for the Booster's
+    combined-function ones.
 
     Parameters
     ----------
