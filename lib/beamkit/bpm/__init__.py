@@ -7,8 +7,9 @@
 * :func:`ramp_truth`, :func:`make_machine`, :func:`simulate_ramp`, :func:`analyse_ramp`,
   :func:`ramp_growth`: a simulated measurement over an acceleration ramp and its analysis.
 
-Emittances are geometric RMS emittances, ``sigma^2 = beta eps + (D sigma_delta)^2``; the
-source's ``eps`` (in pi mm mrad) is ``pi`` times ``eps_x_m``.
+Emittances are geometric RMS emittances, ``sigma^2 = beta eps + (D sigma_delta)^2``. The
+source writes ``sigma^2 = beta eps / pi``, so its ``eps`` is ``pi`` times ``eps_x_m``: its
+number in units of pi mm mrad equals ``eps_x_m`` in mm mrad (an RMS, not a 95 % emittance).
 """
 
 from ._fit import EmittanceFit, fit_emittances
