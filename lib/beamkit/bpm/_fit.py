@@ -127,7 +127,7 @@ def fit_emittances(beta_x_m, beta_y_m, dispersion_x_m, quad_term_m2, sigma=None,
 
     With three unknowns ``eps_x`` and ``sigma_p^2`` are anti-correlated (both enter through
     the large-``beta_x``, large-``D_x`` rows): see ``correlation``. How strongly depends on
-    the optics variation between the BPMs: about -0.84 in :func:`booster_like_ring` with its
+    the optics variation between the BPMs: about -0.84 in :func:`beamkit.bpm.booster_like_ring` with its
     default 10 % modulation, tending to -1 as the ring approaches perfect periodicity.
     """
     fix = "give one value per BPM (at least three BPMs)"
