@@ -16,10 +16,12 @@ Modules are named for the physics:
 * :mod:`beamkit.fieldmap`: 3D magnetic field maps: reading, interpolation, tracking,
   synthetic magnets, multipole fits and current scans;
 * :mod:`beamkit.beam`: matched Gaussian distributions and beam moments;
+* :mod:`beamkit.bpm`: emittances from the quadrupole moments of 4-plate BPMs: plate
+  signals, modes, the least-squares fit, a booster-like ring and a simulated ramp;
 * :mod:`beamkit.plotting`: optics along ``s`` with the magnet layout, phase space;
 * :mod:`beamkit.reference_values`: published numbers the tests and chapters compare with.
 
-Coming with their chapters: ``beamkit.bpm``, ``beamkit.fits``, ``beamkit.sextupole_scan``,
+Coming with their chapters: ``beamkit.fits``, ``beamkit.sextupole_scan``,
 ``beamkit.radiation``, ``beamkit.ring_design``. ``CONTRIBUTING.md`` has the module map.
 
 Units are SI throughout (m, rad, eV for energies); mm and mrad appear only on plot axes.
