@@ -1,0 +1,139 @@
+"""How many threads beamkit's compiled and BLAS-heavy code may use on this machine.
+
+A process may run on a host with many cores but be allowed only a few of them: by its CPU
+affinity (``taskset``, a batch scheduler) or by a cgroup CPU quota (a container, Binder,
+a CI runner). numba and OpenBLAS start one thread per *host* core by default; on a quota
+of one CPU that makes every parallel region wait for descheduled threads. The helpers here
+give the number of CPUs the process can really use:
+
+``n = min(len(os.sched_getaffinity(0)), ceil(quota / period))``
+
+read from cgroup v2 (``/sys/fs/cgroup/cpu.max``: ``"<quota> <period>"`` or ``"max <period>"``)
+or cgroup v1 (``cpu.cfs_quota_us`` and ``cpu.cfs_period_us``, quota ``-1`` meaning none).
+The user overrides it with the environment variable ``BEAMKIT_NUM_THREADS`` or with
+:func:`set_num_threads`; the result never exceeds numba's own ceiling
+``numba.config.NUMBA_NUM_THREADS`` (set by ``NUMBA_NUM_THREADS``), which is respected.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+from .errors import InputError
+
+__all__ = ["available_cpus", "cpu_quota", "num_threads", "numba_threads", "set_num_threads"]
+
+ENV_VAR = "BEAMKIT_NUM_THREADS"
+_CGROUP_V2 = "/sys/fs/cgroup/cpu.max"
+_CGROUP_V1 = ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us")
+_user_threads = None  # set by set_num_threads
+
+
+def _read(path):
+    try:
+        with open(path, encoding="ascii") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def parse_cpu_max(text):
+    """CPUs allowed by a cgroup v2 ``cpu.max`` text (``"200000 100000"`` -> 2.0).
+
+    Returns ``None`` for no limit (``"max 100000"``) or text that cannot be read.
+    """
+    if not text:
+        return None
+    parts = text.split()
+    if len(parts) != 2 or parts[0] == "max":
+        return None
+    try:
+        quota, period = float(parts[0]), float(parts[1])
+    except ValueError:
+        return None
+    return quota / period if quota > 0 and period > 0 else None
+
+
+def parse_cfs(quota_text, period_text):
+    """CPUs allowed by cgroup v1 ``cpu.cfs_quota_us`` / ``cpu.cfs_period_us`` (``-1``: no limit)."""
+    try:
+        quota, period = float(quota_text.strip()), float(period_text.strip())
+    except (AttributeError, ValueError):
+        return None
+    return quota / period if quota > 0 and period > 0 else None
+
+
+def cpu_quota(cpu_max_path=_CGROUP_V2, cfs_paths=_CGROUP_V1):
+    """CPUs allowed by the cgroup quota (a float, e.g. 1.5), or ``None`` without one.
+
+    cgroup v2 is read first, then v1. The paths are arguments so that tests can feed files.
+    """
+    q = parse_cpu_max(_read(cpu_max_path))
+    if q is None and cfs_paths:
+        q = parse_cfs(_read(cfs_paths[0]), _read(cfs_paths[1]))
+    return q
+
+
+def available_cpus(cpu_max_path=_CGROUP_V2, cfs_paths=_CGROUP_V1):
+    """CPUs this process may use: affinity, capped by the cgroup quota (rounded up), >= 1."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        n = os.cpu_count() or 1
+    q = cpu_quota(cpu_max_path, cfs_paths)
+    if q is not None:
+        n = min(n, max(1, math.ceil(q - 1e-9)))
+    return max(1, n)
+
+
+def set_num_threads(n):
+    """Fix the thread count for beamkit's kernels (``None`` returns to the automatic choice)."""
+    global _user_threads
+    if n is None:
+        _user_threads = None
+        return
+    from ._validate import integer
+
+    _user_threads = integer("n", n, minimum=1, fix="give a positive number of threads, or None")
+
+
+def num_threads():
+    """Threads beamkit may use: :func:`set_num_threads`, else ``$BEAMKIT_NUM_THREADS``, else
+    :func:`available_cpus`.
+
+    Raises
+    ------
+    beamkit.InputError
+        If ``BEAMKIT_NUM_THREADS`` is not a positive integer.
+    """
+    if _user_threads is not None:
+        return _user_threads
+    env = os.environ.get(ENV_VAR)
+    if env not in (None, ""):
+        try:
+            n = int(env)
+        except ValueError:
+            n = 0
+        if n < 1:
+            raise InputError(ENV_VAR, env, "must be a positive integer",
+                             f"unset {ENV_VAR} or set it to e.g. 1 or 2")
+        return n
+    return available_cpus()
+
+
+def numba_threads(work_items=None, min_items_per_thread=1):
+    """Set and return numba's thread count for the next parallel call.
+
+    At most :func:`num_threads`, at most ``numba.config.NUMBA_NUM_THREADS`` (numba's
+    ceiling, fixed at start-up), and at most ``work_items // min_items_per_thread`` so
+    that a small job does not wake threads that have nothing to do.
+    """
+    import numba
+
+    n = min(num_threads(), numba.config.NUMBA_NUM_THREADS)
+    if work_items is not None:
+        n = min(n, max(1, int(work_items) // max(1, int(min_items_per_thread))))
+    n = max(1, n)
+    numba.set_num_threads(n)
+    return n
