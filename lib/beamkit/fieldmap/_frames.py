@@ -13,8 +13,13 @@ from ..errors import FieldMapError
 from ._map import FieldMap
 from ._track import track
 
-__all__ = ["FramePlane", "ReferenceOrbit", "find_reference_orbit", "to_map_frame",
-           "from_map_frame"]
+__all__ = [
+    "FramePlane",
+    "ReferenceOrbit",
+    "find_reference_orbit",
+    "from_map_frame",
+    "to_map_frame",
+]
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from ..errors import FieldMapError
 from ._frames import ReferenceOrbit
 from ._map import FieldMap
 
-__all__ = ["MultipoleFit", "fit_multipoles", "feed_down"]
+__all__ = ["MultipoleFit", "feed_down", "fit_multipoles"]
 
 
 def feed_down(b, dx_m):
@@ -198,7 +198,7 @@ def fit_multipoles(fieldmap: FieldMap, max_order=3, *, along: ReferenceOrbit | N
             f"{n_points} points cannot determine a degree-{fit_order} polynomial with "
             "redundancy; use more points"
         )
-    (x0, x1), _, (zmin, zmax) = fieldmap.bounds
+    (x0, x1), _, (_zmin, _zmax) = fieldmap.bounds
     if along is not None:
         lo, hi = along.entry.z_m, along.exit.z_m
         if z is None:
@@ -238,7 +238,7 @@ def fit_multipoles(fieldmap: FieldMap, max_order=3, *, along: ReferenceOrbit | N
     cond = np.linalg.cond(V)
     if cond > 1e8:
         raise FieldMapError(f"ill-conditioned multipole fit (condition number {cond:.2g})")
-    cb, res_b, *_ = np.linalg.lstsq(V, by.T, rcond=None)
+    cb, _res_b, *_ = np.linalg.lstsq(V, by.T, rcond=None)
     ca, *_ = np.linalg.lstsq(V, bX.T, rcond=None)
     scale = np.array([factorial(n) / radius_m**n for n in range(fit_order + 1)])[:, None]
     b = (cb * scale)[: max_order + 1]
