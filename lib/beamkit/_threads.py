@@ -17,12 +17,15 @@ The user overrides it with the environment variable ``BEAMKIT_NUM_THREADS`` or w
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import glob
 import math
 import os
 
 from .errors import InputError
 
-__all__ = ["available_cpus", "cpu_quota", "num_threads", "numba_threads", "set_num_threads"]
+__all__ = ["available_cpus", "blas_threads", "cpu_quota", "num_threads", "numba_threads", "set_num_threads"]
 
 ENV_VAR = "BEAMKIT_NUM_THREADS"
 _CGROUP_V2 = "/sys/fs/cgroup/cpu.max"
@@ -137,3 +140,59 @@ def numba_threads(work_items=None, min_items_per_thread=1):
     n = max(1, n)
     numba.set_num_threads(n)
     return n
+
+
+_OPENBLAS = []  # [(set, get)] once looked up; empty list inside when not found
+
+
+def _openblas_controls():
+    """``(set_num_threads, get_num_threads)`` of the OpenBLAS that numpy loaded, or None.
+
+    numpy's wheels bundle ``scipy_openblas`` (symbols ``scipy_openblas_*64_``); other
+    builds export ``openblas_*``. A numpy linked to another BLAS gives None (no control).
+    """
+    if not _OPENBLAS:
+        import numpy
+
+        found = None
+        here = os.path.dirname(os.path.dirname(numpy.__file__))
+        for path in sorted(glob.glob(os.path.join(here, "numpy.libs", "*openblas*"))):
+            try:
+                lib = ctypes.CDLL(path)  # already loaded by numpy: the same handle
+            except OSError:
+                continue
+            for name in ("scipy_openblas_%s_num_threads64_", "openblas_%s_num_threads64_",
+                         "openblas_%s_num_threads"):
+                setter = getattr(lib, name % "set", None)
+                getter = getattr(lib, name % "get", None)
+                if setter is not None and getter is not None:
+                    setter.argtypes = [ctypes.c_int]
+                    getter.restype = ctypes.c_int
+                    found = (setter, getter)
+                    break
+            if found:
+                break
+        _OPENBLAS.append(found)
+    return _OPENBLAS[0]
+
+
+@contextlib.contextmanager
+def blas_threads(n=None):
+    """Run a block with OpenBLAS limited to ``n`` threads (default :func:`num_threads`).
+
+    OpenBLAS, like numba, starts one thread per host core; under a CPU quota or beside
+    other work its threads wait for each other. Restores the previous count afterwards.
+    Does nothing when numpy's BLAS is not an OpenBLAS it can find.
+    """
+    controls = _openblas_controls()
+    if controls is None:
+        yield None
+        return
+    setter, getter = controls
+    before = getter()
+    want = max(1, int(n if n is not None else num_threads()))
+    setter(want)
+    try:
+        yield want
+    finally:
+        setter(before)
