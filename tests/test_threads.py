@@ -74,3 +74,37 @@ def test_numba_threads_never_above_numba_ceiling(monkeypatch):
     assert _threads.numba_threads(10, 8) == 1
     assert numba.get_num_threads() == 1
     assert _threads.numba_threads(10**9, 1) == ceiling
+
+
+def test_run_chunks_covers_every_item_once(monkeypatch):
+    # Pieces must tile range(n) exactly, on one thread or several, with the sizes asked for.
+    import threading
+
+    for threads in ("1", "2"):
+        monkeypatch.setenv(_threads.ENV_VAR, threads)
+        seen = []
+        lock = threading.Lock()
+
+        def func(lo, hi, seen=seen, lock=lock):
+            with lock:
+                seen.append((lo, hi))
+
+        _threads.run_chunks(10_001, func, min_per_task=1000, max_per_task=3000)
+        covered = sorted(seen)
+        assert covered[0][0] == 0 and covered[-1][1] == 10_001
+        assert all(a[1] == b[0] for a, b in zip(covered[:-1], covered[1:]))
+        assert all(1000 <= hi - lo <= 3000 for lo, hi in covered)
+    assert _threads.run_chunks(0, lambda lo, hi: None) == 0
+    # fewer items than one piece's minimum: one thread, one piece
+    monkeypatch.setenv(_threads.ENV_VAR, "2")
+    assert _threads.run_chunks(500, lambda lo, hi: None, min_per_task=4096) == 1
+
+
+def test_blas_threads_restores_the_count():
+    controls = _threads._openblas_controls()
+    if controls is None:
+        pytest.skip("numpy's BLAS is not an OpenBLAS this helper can find")
+    before = controls[1]()
+    with _threads.blas_threads(1) as n:
+        assert n == 1 and controls[1]() == 1
+    assert controls[1]() == before

@@ -25,7 +25,8 @@ import os
 
 from .errors import InputError
 
-__all__ = ["available_cpus", "blas_threads", "cpu_quota", "num_threads", "numba_threads", "set_num_threads"]
+__all__ = ["available_cpus", "blas_threads", "cpu_quota", "num_threads", "numba_threads", "run_chunks",
+           "set_num_threads"]
 
 ENV_VAR = "BEAMKIT_NUM_THREADS"
 _CGROUP_V2 = "/sys/fs/cgroup/cpu.max"
@@ -196,3 +197,48 @@ def blas_threads(n=None):
         yield want
     finally:
         setter(before)
+
+
+_POOLS = {}
+
+
+def _pool(n):
+    from concurrent.futures import ThreadPoolExecutor
+
+    if n not in _POOLS:
+        _POOLS[n] = ThreadPoolExecutor(max_workers=n, thread_name_prefix="beamkit")
+    return _POOLS[n]
+
+
+def run_chunks(n_items, func, *, min_per_task=1, max_per_task=None, tasks_per_thread=4):
+    """Call ``func(lo, hi)`` over ``range(n_items)`` cut into pieces, on up to
+    :func:`numba_threads` threads; return the number of threads used.
+
+    The pieces are few and large (at most ``tasks_per_thread`` per thread, at least
+    ``min_per_task`` items each) and each one is a whole job (all the steps of a field-map
+    track, all the stages of a tune analysis) run by serial compiled code that releases
+    the GIL. There is one fork and one join per call, and a thread that another process
+    has descheduled takes fewer pieces instead of holding the others up at every step:
+    the throughput under load stays at least that of one thread. ``func`` must only touch
+    the items ``lo:hi``.
+    """
+    import numba
+
+    n_items = int(n_items)
+    if n_items <= 0:
+        return 0
+    threads = max(1, min(num_threads(), numba.config.NUMBA_NUM_THREADS,
+                         n_items // max(1, int(min_per_task))))
+    n_tasks = min(threads * tasks_per_thread, max(1, n_items // max(1, int(min_per_task))))
+    if max_per_task:
+        n_tasks = max(n_tasks, -(-n_items // int(max_per_task)))
+    bounds = [n_items * i // n_tasks for i in range(n_tasks + 1)]
+    pieces = [(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:]) if hi > lo]
+    if threads == 1:
+        for lo, hi in pieces:
+            func(lo, hi)
+        return 1
+    futures = [_pool(threads).submit(func, lo, hi) for lo, hi in pieces]
+    for f in futures:
+        f.result()
+    return threads

@@ -21,11 +21,12 @@ F. Asvesta, N. Karastathis, P. Zisopoulos, PyNAFF (2019), https://github.com/nka
 from __future__ import annotations
 
 import math
-import types
 import warnings
 
 import numba as nb
 import numpy as np
+
+from ._threads import blas_threads, run_chunks
 
 __all__ = ["naff", "normalised_signal", "tunes", "chromaticity_from_tracking", "ChromaticityFit"]
 
@@ -119,19 +120,8 @@ _COARSE_TURNS = 256
 
 
 _FASTMATH = {"contract", "arcp", "afn", "reassoc"}
-# Rows per thread below which the compiled loops run on one thread: a row is ~10 us of work,
-# so 64 rows are far above the cost of waking a thread.
-_MIN_ROWS_PER_THREAD = 64
 # Rows demodulated per matrix product: 2 x 256 x 1024 x 8 B = 4 MB stays in cache.
 _ROWS_PER_PRODUCT = 256
-
-
-def _renamed(func, name):
-    """A copy of ``func`` under another name (numba caches the threaded and the serial
-    compilations of one function in separate files)."""
-    g = types.FunctionType(func.__code__, func.__globals__, name, func.__defaults__, func.__closure__)
-    g.__qualname__ = name
-    return g
 
 
 def _demodulate_kernel(a, b, ca_re, ca_im, cb_re, cb_im, j, grid, tab_re, tab_im, w, out):
@@ -142,7 +132,7 @@ def _demodulate_kernel(a, b, ca_re, ca_im, cb_re, cb_im, j, grid, tab_re, tab_im
     wsum = 0.0
     for k in range(n):
         wsum += w[k]
-    for r in nb.prange(a.shape[0]):
+    for r in range(a.shape[0]):
         ma = 0.0
         mb = 0.0
         for k in range(n):
@@ -168,7 +158,7 @@ def _head_kernel(a, b, ca_re, ca_im, cb_re, cb_im, win, out):
     """out[r, :m] = Hann window x (ca (a - <a>) + cb (b - <b>)) over the first m samples
     (plain means), zero-padded to out.shape[1]."""
     m = win.size
-    for r in nb.prange(a.shape[0]):
+    for r in range(a.shape[0]):
         ma = 0.0
         mb = 0.0
         for k in range(m):
@@ -213,15 +203,9 @@ def _band_argmax(spec, first, last):
     return out
 
 
-def _compile_pair(func, name):
-    """Threaded and serial compilations of ``func``."""
-    opts = {"cache": True, "nogil": True, "fastmath": _FASTMATH}
-    return (nb.njit(parallel=True, **opts)(_renamed(func, name + "_parallel")),
-            nb.njit(parallel=False, **opts)(_renamed(func, name + "_serial")))
-
-
-_DEMODULATE = _compile_pair(_demodulate_kernel, "_demodulate")
-_HEAD = _compile_pair(_head_kernel, "_head")
+_JIT = {"cache": True, "nogil": True, "fastmath": _FASTMATH}
+_demodulate = nb.njit(**_JIT)(_demodulate_kernel)
+_head = nb.njit(**_JIT)(_head_kernel)
 
 
 def _split_coefficients(ca, cb, rows):
@@ -230,19 +214,13 @@ def _split_coefficients(ca, cb, rows):
     return tuple(np.ascontiguousarray(c) for c in (ca.real, ca.imag, cb.real, cb.imag))
 
 
-def _pick(pair, rows):
-    from ._threads import numba_threads
-
-    return pair[0] if numba_threads(rows, _MIN_ROWS_PER_THREAD) > 1 else pair[1]
-
-
 def _coarse_peak(a, b, ca, cb, lo, hi):
     """Coarse tune on the grid j / (2 m), lo < j / (2 m) < hi: the peak of the Hann-windowed
     |DFT|^2 of the first m = 256 samples of z = ca a + cb b, zero-padded x2."""
     rows = a.shape[0]
     m = min(a.shape[1], _COARSE_TURNS)
     head = np.empty((rows, 2 * m), complex)
-    _pick(_HEAD, rows)(a, b, *_split_coefficients(ca, cb, rows), _hann(m), head)
+    _head(a, b, *_split_coefficients(ca, cb, rows), _hann(m), head)
     spec = np.fft.fft(head, axis=1)
     first, last = int(np.floor(lo * 2 * m)) + 1, int(np.ceil(hi * 2 * m))  # lo < f < hi
     return _band_argmax(spec, first, last), 2 * m
@@ -254,11 +232,8 @@ def _moments(a, b, ca, cb, grid_index, grid_size, n):
     ``M[r, m] = sum_k w_k z[r, k] exp(-2 pi i f0 k) u_k^m / m!``, u_k = k/n - 1/2.
 
     The demodulation is one compiled pass per row; the sums over k are one real matrix
-    product per group of _ROWS_PER_PRODUCT rows (BLAS, with the thread count of
-    :mod:`beamkit._threads`), small enough that the group stays in cache.
+    product per group of _ROWS_PER_PRODUCT rows (BLAS), small enough to stay in cache.
     """
-    from ._threads import blas_threads
-
     u = np.arange(n) / n - 0.5
     w = _hann(n)
     wbase = (u[:, None] ** np.arange(_N_TERMS)[None, :] / _FACTORIAL) * w[:, None]
@@ -270,16 +245,14 @@ def _moments(a, b, ca, cb, grid_index, grid_size, n):
     out = np.empty((rows, _N_TERMS), complex)
     out_real = out.view(float).reshape(rows, _N_TERMS, 2)
     y = np.empty((2 * min(rows, _ROWS_PER_PRODUCT), n))
-    kernel = _pick(_DEMODULATE, min(rows, _ROWS_PER_PRODUCT))
-    with blas_threads():
-        for r0 in range(0, rows, _ROWS_PER_PRODUCT):
-            r1 = min(rows, r0 + _ROWS_PER_PRODUCT)
-            yy = y[: 2 * (r1 - r0)]
-            kernel(a[r0:r1], b[r0:r1], *(c[r0:r1] for c in coef), grid_index[r0:r1],
-                   int(grid_size), tab_re, tab_im, w, yy)
-            prod = yy @ wbase  # (2 rows, _N_TERMS): re and im interleaved by row
-            out_real[r0:r1, :, 0] = prod[0::2]
-            out_real[r0:r1, :, 1] = prod[1::2]
+    for r0 in range(0, rows, _ROWS_PER_PRODUCT):
+        r1 = min(rows, r0 + _ROWS_PER_PRODUCT)
+        yy = y[: 2 * (r1 - r0)]
+        _demodulate(a[r0:r1], b[r0:r1], *(c[r0:r1] for c in coef), grid_index[r0:r1],
+                    int(grid_size), tab_re, tab_im, w, yy)
+        prod = yy @ wbase  # (2 rows, _N_TERMS): re and im interleaved by row
+        out_real[r0:r1, :, 0] = prod[0::2]
+        out_real[r0:r1, :, 1] = prod[1::2]
     return out
 
 
@@ -390,14 +363,13 @@ def tunes(x, px=None, beta=None, alpha=None, *, chunk=8192, n_newton=12):
         b_all = np.broadcast_to(np.asarray(beta, float), (n_p,))
         a_all = np.broadcast_to(np.asarray(alpha, float), (n_p,))
     out = np.full(n_p, np.nan)
-    for start in range(0, n_p, chunk):
-        block = slice(start, min(start + chunk, n_p))
-        good = _finite_rows(x2[block], (p2 if px is not None else x2)[block])
-        if not good.any():
-            continue
-        # Lost particles (NaN) are left out; with none lost, work on views, not copies.
-        rows = block if good.all() else np.arange(block.start, block.stop)[good]
-        n_rows = int(good.sum())
+    idx = np.flatnonzero(_finite_rows(x2, p2 if px is not None else x2))  # lost rows: NaN
+
+    def piece(lo, hi):
+        sel = idx[lo:hi]
+        # with no lost row in the piece, work on views, not copies
+        rows = slice(sel[0], sel[-1] + 1) if sel[-1] - sel[0] == hi - lo - 1 else sel
+        n_rows = hi - lo
         xs = x2[rows]
         if px is not None:
             # x_n - i p_n = c_x x + c_p px with c_x = (1 - i alpha)/sqrt(beta) and
@@ -423,6 +395,11 @@ def tunes(x, px=None, beta=None, alpha=None, *, chunk=8192, n_newton=12):
                 t = _newton_offset(moments, t, n_newton)
             f = f0 + t / n
             out[rows] = np.abs(((f + 0.5) % 1.0) - 0.5)
+
+    # Pieces of >= 256 rows, each analysed start to end on one thread (serial compiled code
+    # and one-thread BLAS): one fork and one join per call.
+    with blas_threads(1):
+        run_chunks(idx.size, piece, min_per_task=_ROWS_PER_PRODUCT, max_per_task=chunk)
     return float(out[0]) if one else out
 
 

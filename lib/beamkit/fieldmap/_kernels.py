@@ -8,15 +8,13 @@ array is contracted to a transverse *plane* at that ``z`` (:func:`make_planes`, 
 cheap), and each particle only needs a 2D (bilinear or bicubic) evaluation. This saves a
 factor 2 (linear) or 4 (cubic) in memory reads per particle and stage.
 
-Parallelism: one parallel region per block of steps (:func:`advance_parallel`), each
-thread carrying its share of the particles through all the steps of the block; nothing
-inside it allocates. :func:`advance_serial` is the same code compiled without threads, for
-small beams, where waking threads costs more than it gains and, on a loaded machine, waits
-for descheduled ones.
+Parallelism is outside: :func:`advance` is serial and releases the GIL, and the caller
+gives each thread a large piece of the beam for all the steps (one fork and one join per
+track, see :func:`beamkit._threads.run_chunks`), so that no thread waits at every step or
+plane for one that another process has descheduled. Nothing inside the kernels allocates.
 """
 
 import math
-import types
 
 import numba as nb
 
@@ -247,7 +245,7 @@ def _advance(rk4, x, px, y, py, delta, kq, code, zlost, planes, gp, nx, ny, cubi
     the state after every ``rec_every`` steps (n_rec may be 0). A lost particle gets its
     code, ``zlost`` = z at the start of the step, and the state at that point."""
     g = (gp[0], gp[1], gp[3], gp[4], nx, ny, cubic)
-    for p in nb.prange(x.size):
+    for p in range(x.size):
         if code[p] != ALIVE:
             continue
         X = x[p]
@@ -284,14 +282,4 @@ def _advance(rk4, x, px, y, py, delta, kq, code, zlost, planes, gp, nx, ny, cubi
         py[p] = PY
 
 
-def _renamed(func, name):
-    """A copy of ``func`` under another name, so that numba caches the two compilations
-    (threaded and serial) in separate files."""
-    g = types.FunctionType(func.__code__, func.__globals__, name, func.__defaults__, func.__closure__)
-    g.__qualname__ = name
-    return g
-
-
-_JIT = {"cache": True, "nogil": True, "error_model": "numpy", "fastmath": _FASTMATH}
-advance_parallel = nb.njit(parallel=True, **_JIT)(_renamed(_advance, "advance_parallel"))
-advance_serial = nb.njit(parallel=False, **_JIT)(_renamed(_advance, "advance_serial"))
+advance = nb.njit(cache=True, nogil=True, error_model="numpy", fastmath=_FASTMATH)(_advance)

@@ -155,6 +155,30 @@ class MultipoleFit:
         return line
 
 
+def _expansion_axis(fieldmap, along, z):
+    """Slices (z, m), axis position x (m), axis angle (rad) and path length s (m) of the
+    expansion: along the reference orbit ``along``, or the map's z axis."""
+    (x0, x1), _, _ = fieldmap.bounds
+    if along is not None:
+        lo, hi = along.entry.z_m, along.exit.z_m
+        if z is None:
+            # the tilted sample lines must stay inside the map in z: keep clear of the ends
+            margin = 0.1 * abs(x1 - x0) * np.max(np.abs(along.px))
+            zs = fieldmap.z[(fieldmap.z >= lo + margin) & (fieldmap.z <= hi - margin)]
+        else:
+            zs = np.asarray(z, float)
+        xr = np.interp(zs, along.z, along.x)
+        pxr = np.interp(zs, along.z, along.px)
+        th = np.arctan2(pxr, np.sqrt(1.0 - pxr**2))
+        s = np.interp(zs, along.z, along.s)
+    else:
+        zs = fieldmap.z.copy() if z is None else np.asarray(z, float)
+        xr = np.zeros_like(zs)
+        th = np.zeros_like(zs)
+        s = zs - zs[0]
+    return zs, xr, th, s
+
+
 def fit_multipoles(fieldmap: FieldMap, max_order=3, *, along: ReferenceOrbit | None = None,
                    radius_m=None, fit_order=None, n_points=21, z=None,
                    interpolation="tricubic"):
@@ -198,24 +222,8 @@ def fit_multipoles(fieldmap: FieldMap, max_order=3, *, along: ReferenceOrbit | N
             f"{n_points} points cannot determine a degree-{fit_order} polynomial with "
             "redundancy; use more points"
         )
-    (x0, x1), _, (_zmin, _zmax) = fieldmap.bounds
-    if along is not None:
-        lo, hi = along.entry.z_m, along.exit.z_m
-        if z is None:
-            # the tilted sample lines must stay inside the map in z: keep clear of the ends
-            margin = 0.1 * abs(x1 - x0) * np.max(np.abs(along.px))
-            zs = fieldmap.z[(fieldmap.z >= lo + margin) & (fieldmap.z <= hi - margin)]
-        else:
-            zs = np.asarray(z, float)
-        xr = np.interp(zs, along.z, along.x)
-        pxr = np.interp(zs, along.z, along.px)
-        th = np.arctan2(pxr, np.sqrt(1.0 - pxr**2))
-        s = np.interp(zs, along.z, along.s)
-    else:
-        zs = fieldmap.z.copy() if z is None else np.asarray(z, float)
-        xr = np.zeros_like(zs)
-        th = np.zeros_like(zs)
-        s = zs - zs[0]
+    (x0, x1), _, _ = fieldmap.bounds
+    zs, xr, th, s = _expansion_axis(fieldmap, along, z)
     if radius_m is None:
         room = np.min(np.minimum(xr - x0, x1 - xr) * np.cos(th))
         radius_m = 0.8 * room

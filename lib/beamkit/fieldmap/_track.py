@@ -206,7 +206,12 @@ def _block_size(plane_shape, per_step, rec_every):
 
 
 def _run_blocks(fieldmap, state, z_start, z_end, n_steps, rk4, cubic, rec, rec_every, bar):
-    """Advance ``state`` (x, px, y, py, delta, kq, code, zlost) block by block."""
+    """Advance ``state`` (x, px, y, py, delta, kq, code, zlost) through all the steps.
+
+    The particles are cut into a few large pieces (:func:`beamkit._threads.run_chunks`);
+    each piece goes through every block of steps on one thread, with its own planes, so
+    there is one fork and one join per call whatever the number of steps.
+    """
     arr = fieldmap._layout("tricubic" if cubic else "trilinear")
     gp = fieldmap._grid_params()
     nxg, nyg, nzg = fieldmap.shape
@@ -214,20 +219,24 @@ def _run_blocks(fieldmap, state, z_start, z_end, n_steps, rk4, cubic, rec, rec_e
     per_step = 2 if rk4 else 1
     block = _block_size(shape, per_step, rec_every)
     h = (z_end - z_start) / n_steps
-    planes = np.empty((per_step * block + 1, *shape))
     n = state[0].size
-    threads = _threads.numba_threads(n, _MIN_PARTICLES_PER_THREAD)
-    kernel = K.advance_parallel if threads > 1 else K.advance_serial
-    done = 0
-    while done < n_steps:
-        k = min(block, n_steps - done)
-        zb = z_start + done * h
-        zs = zb + 0.5 * h * np.arange(2 * k + 1) if rk4 else zb + h * (np.arange(k) + 0.5)
-        K.make_planes(arr, gp[2], gp[5], nzg, cubic, zs, planes)
-        rview = rec[done // rec_every + 1: done // rec_every + 1 + k // rec_every] if rec_every else rec
-        kernel(rk4, *state, planes, gp, nxg, nyg, cubic, zb, h, k, rview, rec_every)
-        done += k
-        bar.update(k)
+
+    def piece(lo, hi):
+        planes = np.empty((per_step * block + 1, *shape))  # per piece: threads share nothing
+        part = tuple(a[lo:hi] for a in state)
+        done = 0
+        while done < n_steps:
+            k = min(block, n_steps - done)
+            zb = z_start + done * h
+            zs = zb + 0.5 * h * np.arange(2 * k + 1) if rk4 else zb + h * (np.arange(k) + 0.5)
+            K.make_planes(arr, gp[2], gp[5], nzg, cubic, zs, planes)
+            r0 = done // rec_every + 1 if rec_every else 0
+            rview = rec[r0: r0 + k // rec_every, :, lo:hi] if rec_every else rec
+            K.advance(rk4, *part, planes, gp, nxg, nyg, cubic, zb, h, k, rview, rec_every)
+            done += k
+        bar.update(n_steps * (hi - lo) / n)
+
+    _threads.run_chunks(n, piece, min_per_task=_MIN_PARTICLES_PER_THREAD)
 
 
 def track(fieldmap: FieldMap, particles, z_start, z_end, n_steps, method="rk4", *,
