@@ -26,7 +26,9 @@ import warnings
 import numba as nb
 import numpy as np
 
+from . import _validate as _v
 from ._threads import blas_threads, run_chunks
+from .errors import InputError
 
 __all__ = ["naff", "normalised_signal", "tunes", "chromaticity_from_tracking", "ChromaticityFit"]
 
@@ -82,14 +84,17 @@ def naff(signal, n_terms=1, window=1):
 
     z = np.asarray(signal)
     if z.ndim != 1:
-        raise ValueError(f"naff takes one signal of shape (n_turns,), got shape {z.shape}")
+        raise InputError("signal", z, f"must be one signal of shape (n_turns,), got shape {z.shape}",
+                         "call naff once per particle, or use tunes() for many")
     if z.size < 13:
-        raise ValueError(f"naff needs at least 13 samples, got {z.size}")
+        raise InputError("signal", z, f"naff needs at least 13 samples, got {z.size}",
+                         "track more turns")
     if not np.all(np.isfinite(z)):
-        raise ValueError("the signal has NaN or inf samples (was the particle lost?)")
+        raise InputError("signal", z, "has NaN or inf samples (was the particle lost?)",
+                         "analyse the particles that survived")
     z = z - z.mean()
     if not np.any(np.abs(z) > 0):
-        raise ValueError("the signal is constant after removing its mean: no tune to find")
+        raise InputError("signal", z, "is constant after removing its mean: no tune to find")
     turns = ((z.size - 1) // 6) * 6
     is_complex = np.iscomplexobj(z)
     with warnings.catch_warnings():
@@ -346,22 +351,28 @@ def tunes(x, px=None, beta=None, alpha=None, *, chunk=8192, n_newton=12):
     linear motion equals ``A exp(i phi_k)``; its moments are linear in those of
     ``x_k`` and ``x_(k+1)``, so three rounds of updating ``mu`` cost almost nothing.
     """
-    x = np.asarray(x, dtype=float)
+    for name, value in (("x", x), ("px", px)):
+        if value is not None and np.iscomplexobj(value):
+            raise InputError(name, value, "is complex where a real array is expected",
+                             "give x and px separately (with beta and alpha)")
+    x = np.asarray(x, dtype=float)  # not copied: large turn-by-turn arrays are only read
     one = x.ndim == 1
     x2 = np.atleast_2d(x)
     if x2.ndim != 2:
-        raise ValueError(f"x must have shape (n_particles, n_turns) or (n_turns,), got {x.shape}")
+        raise InputError("x", x, f"must have shape (n_particles, n_turns) or (n_turns,), got {x.shape}")
     n_p, n_t = x2.shape
     if n_t < 16:
-        raise ValueError(f"tunes needs at least 16 turns, got {n_t}")
+        raise InputError("x", x, f"tunes needs at least 16 turns, got {n_t}", "track more turns")
     if px is not None:
         if beta is None or alpha is None:
-            raise ValueError("with px, give the Twiss beta and alpha at the observation point")
+            raise InputError("beta" if beta is None else "alpha", None, "is required with px",
+                             "with px, give the Twiss beta and alpha at the observation point")
         p2 = np.atleast_2d(np.asarray(px, dtype=float))
         if p2.shape != x2.shape:
-            raise ValueError(f"px has shape {p2.shape}, x has {x2.shape}")
-        b_all = np.broadcast_to(np.asarray(beta, float), (n_p,))
-        a_all = np.broadcast_to(np.asarray(alpha, float), (n_p,))
+            raise InputError("px", px, f"has shape {p2.shape}, x has {x2.shape}",
+                             "give x and px of the same shape")
+        b_all = np.broadcast_to(_v.array("beta", beta, positive=True, unit="m"), (n_p,))
+        a_all = np.broadcast_to(_v.array("alpha", alpha), (n_p,))
     out = np.full(n_p, np.nan)
     idx = np.flatnonzero(_finite_rows(x2, p2 if px is not None else x2))  # lost rows: NaN
 
