@@ -429,6 +429,7 @@ def main():
     t_all = time.perf_counter()
     for name in args.cases or CASES:
         NOTES.clear()
+        load_at_start = os.getloadavg()  # "idle" rows mean: no busy process of ours; others may run
         print(f"\n{name}: {' '.join(CASES[name].__doc__.split())}")
         t_case = time.perf_counter()
         timings = CASES[name]()
@@ -445,7 +446,8 @@ def main():
             print(f"  {label:78s} {shown:>12s} {ratio:11.3g}x")
             rows.append({"label": label, "seconds": seconds, "per": per, "ratio_to_baseline": ratio})
         record["cases"][name] = {"description": " ".join(CASES[name].__doc__.split()), "rows": rows,
-                                 "notes": list(NOTES), "wall_s": time.perf_counter() - t_case}
+                                 "notes": list(NOTES), "wall_s": time.perf_counter() - t_case,
+                                 "load_average_at_start": load_at_start}
     record["total_wall_s"] = time.perf_counter() - t_all
     out = Path(args.results)
     out.mkdir(parents=True, exist_ok=True)
