@@ -24,10 +24,12 @@ _PLANE_BUDGET_BYTES = 8 * 2**20
 _MAX_BLOCK = 64
 # Show a progress bar by default above this many particle-steps (about a second of work).
 _PROGRESS_THRESHOLD = 2e7
-# Fewest particles per thread worth a thread: below, the serial kernel runs. 4096 particles
-# x a block of steps is milliseconds of work, far above the cost of waking a thread, and
-# small beams never wait for a thread that another process has descheduled.
-_MIN_PARTICLES_PER_THREAD = 4096
+# Fewest particles in a piece of the beam given to a thread. Each piece builds its own
+# interpolation planes (per step: ~4 flops per plane value, 1 or 2 planes) while a particle
+# step costs ~500 flops; a piece holds at least 1024 particles and enough that its planes cost
+# under ~5% of its particle work: 0.16 particles per plane value and plane per step.
+_MIN_PARTICLES_PER_PIECE = 1024
+_PARTICLES_PER_PLANE_VALUE = 0.16
 
 
 @dataclass(frozen=True)
@@ -236,7 +238,9 @@ def _run_blocks(fieldmap, state, z_start, z_end, n_steps, rk4, cubic, rec, rec_e
             done += k
         bar.update(n_steps * (hi - lo) / n)
 
-    _threads.run_chunks(n, piece, min_per_task=_MIN_PARTICLES_PER_THREAD)
+    min_piece = max(_MIN_PARTICLES_PER_PIECE,
+                    int(_PARTICLES_PER_PLANE_VALUE * per_step * np.prod(shape)))
+    _threads.run_chunks(n, piece, min_per_task=min_piece)
 
 
 def track(fieldmap: FieldMap, particles, z_start, z_end, n_steps, method="rk4", *,
