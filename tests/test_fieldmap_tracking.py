@@ -295,3 +295,16 @@ def test_no_import_cycle_grid_owned_by_one_module():
         assert local <= allowed, (name, local)
     assert _kernels.PAD == _grid.PAD
     assert fm.LOSS_REASONS is _loss.LOSS_REASONS
+
+
+def test_track_leaves_the_callers_arrays_alone(ps_map):
+    # Rule 4: inputs are copied; a lost particle or a failure changes nothing of the caller's.
+    start = {"x": np.array([0.0, 0.2]), "px": np.array([0.0, 0.01]), "y": np.zeros(2),
+             "py": np.zeros(2), "delta": np.zeros(2)}
+    before = {k: v.copy() for k, v in start.items()}
+    r = track(ps_map, start, -1.8, 1.8, 36, p0c=2.784e9, q0=1)
+    assert r.lost.tolist() == [False, True]
+    with pytest.raises(FieldMapError):
+        track(ps_map, start, -1.8, 2.5, 36, p0c=2.784e9, q0=1)
+    for k in start:
+        np.testing.assert_array_equal(start[k], before[k])
