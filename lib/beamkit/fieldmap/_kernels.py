@@ -238,48 +238,74 @@ def _boris_step(planes, m, X, PX, Y, PY, P2, K, h, g):
     return ALIVE, Xh + qx * ipz * hh, qx, Yh + qy * ipz * hh, qy
 
 
+@nb.njit(inline="always", cache=True, error_model="numpy", fastmath=_FASTMATH)
+def _step(rk4, planes, s, X, PX, Y, PY, P2, K, h, g):
+    if rk4:
+        return _rk4_step(planes, 2 * s, X, PX, Y, PY, P2, K, h, g)
+    return _boris_step(planes, s, X, PX, Y, PY, P2, K, h, g)
+
+
+@nb.njit(inline="always", cache=True, error_model="numpy", fastmath=_FASTMATH)
+def _record(rec, rec_every, s, p, X, PX, Y, PY):
+    if rec_every > 0 and (s + 1) % rec_every == 0:
+        r = (s + 1) // rec_every - 1
+        rec[r, 0, p] = X
+        rec[r, 1, p] = PX
+        rec[r, 2, p] = Y
+        rec[r, 3, p] = PY
+
+
 def _advance(rk4, x, px, y, py, delta, kq, code, zlost, planes, gp, nx, ny, cubic, z0, h,
              n_steps, rec, rec_every):
     """Carry every kept particle ``n_steps`` steps of length h from z0, RK4 (planes[m] at
     z0 + m h/2) or Boris (planes[m] at z0 + (m + 1/2) h). ``rec`` (n_rec, 4, N) receives
     the state after every ``rec_every`` steps (n_rec may be 0). A lost particle gets its
-    code, ``zlost`` = z at the start of the step, and the state at that point."""
+    code, ``zlost`` = z at the start of the step, and the state at that point.
+
+    Particles go in pairs, stepped in lockstep: each particle's steps form one long chain
+    of dependent operations (latency-bound), and two independent chains side by side keep
+    the processor busy. The arithmetic of each particle is unchanged."""
     g = (gp[0], gp[1], gp[3], gp[4], nx, ny, cubic)
-    for p in range(x.size):
-        if code[p] != ALIVE:
+    n = x.size
+    for p0 in range(0, n, 2):
+        p1 = min(p0 + 1, n - 1)  # for odd n the last pair is one particle twice
+        alive0 = code[p0] == ALIVE
+        alive1 = p1 != p0 and code[p1] == ALIVE
+        if not (alive0 or alive1):
             continue
-        X = x[p]
-        PX = px[p]
-        Y = y[p]
-        PY = py[p]
-        P2 = (1.0 + delta[p]) ** 2
-        K = kq[p]
-        c = ALIVE
-        s = 0
+        X0, PX0, Y0, PY0 = x[p0], px[p0], y[p0], py[p0]
+        X1, PX1, Y1, PY1 = x[p1], px[p1], y[p1], py[p1]
+        P20 = (1.0 + delta[p0]) ** 2
+        P21 = (1.0 + delta[p1]) ** 2
+        K0 = kq[p0]
+        K1 = kq[p1]
+        go0 = alive0
+        go1 = alive1
         for s in range(n_steps):
-            if rk4:
-                c, Xn, PXn, Yn, PYn = _rk4_step(planes, 2 * s, X, PX, Y, PY, P2, K, h, g)
-            else:
-                c, Xn, PXn, Yn, PYn = _boris_step(planes, s, X, PX, Y, PY, P2, K, h, g)
-            if c != ALIVE:
+            if go0:
+                c, Xn, PXn, Yn, PYn = _step(rk4, planes, s, X0, PX0, Y0, PY0, P20, K0, h, g)
+                if c != ALIVE:
+                    code[p0] = c
+                    zlost[p0] = z0 + s * h
+                    go0 = False
+                else:
+                    X0, PX0, Y0, PY0 = Xn, PXn, Yn, PYn
+                    _record(rec, rec_every, s, p0, X0, PX0, Y0, PY0)
+            if go1:
+                c, Xn, PXn, Yn, PYn = _step(rk4, planes, s, X1, PX1, Y1, PY1, P21, K1, h, g)
+                if c != ALIVE:
+                    code[p1] = c
+                    zlost[p1] = z0 + s * h
+                    go1 = False
+                else:
+                    X1, PX1, Y1, PY1 = Xn, PXn, Yn, PYn
+                    _record(rec, rec_every, s, p1, X1, PX1, Y1, PY1)
+            if not (go0 or go1):
                 break
-            X = Xn
-            PX = PXn
-            Y = Yn
-            PY = PYn
-            if rec_every > 0 and (s + 1) % rec_every == 0:
-                r = (s + 1) // rec_every - 1
-                rec[r, 0, p] = X
-                rec[r, 1, p] = PX
-                rec[r, 2, p] = Y
-                rec[r, 3, p] = PY
-        if c != ALIVE:
-            code[p] = c
-            zlost[p] = z0 + s * h
-        x[p] = X
-        px[p] = PX
-        y[p] = Y
-        py[p] = PY
+        if alive0:
+            x[p0], px[p0], y[p0], py[p0] = X0, PX0, Y0, PY0
+        if alive1:
+            x[p1], px[p1], y[p1], py[p1] = X1, PX1, Y1, PY1
 
 
 advance = nb.njit(cache=True, nogil=True, error_model="numpy", fastmath=_FASTMATH)(_advance)
