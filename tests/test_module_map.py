@@ -5,8 +5,6 @@ import ast
 import re
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 LIB = ROOT / "lib" / "beamkit"
 PRIVATE_OR_SHARED = {"__init__", "_validate", "errors", "reference_values", "plotting", "elements"}
@@ -85,8 +83,7 @@ def test_no_import_cycles_between_modules():
             visit(m, [])
 
 
-# Being shortened by the field-map work (FieldMap.from_table); remove once it is.
-LONG_ELSEWHERE = {"fieldmap/_map.py"}
+LONG_ELSEWHERE = set()
 
 
 def test_long_modules_say_why():
@@ -98,8 +95,6 @@ def test_long_modules_say_why():
             assert re.search(r"\blines\b", head), f"beamkit/{rel} has {n} lines and no reason at its top"
 
 
-@pytest.mark.xfail(reason="fieldmap/_kernels.py and _map.py import each other; the field-map work "
-                   "moves the grid layout into one module", strict=False)
 def test_no_import_cycle_inside_fieldmap():
     pkg = LIB / "fieldmap"
     files = {p.stem: p for p in pkg.glob("*.py")}

@@ -149,7 +149,8 @@ def array(name, value, *, ndim=None, shape=None, min_size=None, positive=False, 
         raise InputError(name, value, "is ragged or holds non-numbers", fix)
     if raw.dtype.kind in "US":
         raise InputError(name, value, "holds strings, not numbers", fix)
-    if np.issubdtype(raw.dtype, np.complexfloating) and not np.issubdtype(np.dtype(dtype), np.complexfloating):
+    want_complex = np.issubdtype(np.dtype(dtype), np.complexfloating)
+    if np.issubdtype(raw.dtype, np.complexfloating) and not want_complex:
         raise InputError(name, value, "is complex where a real array is expected",
                          fix or "pass the real part explicitly if that is what you mean")
     if raw.dtype.kind == "b":
@@ -172,7 +173,8 @@ def array(name, value, *, ndim=None, shape=None, min_size=None, positive=False, 
         if np.any(bad):
             idx = tuple(int(i) for i in np.argwhere(bad)[0])
             what = "infinite" if allow_nan else "NaN or infinite"
-            raise InputError(name, value, f"has {int(bad.sum())} {what} element(s), first at index {idx}", fix)
+            raise InputError(name, value, f"has {int(bad.sum())} {what} element(s), first at index {idx}",
+                             fix)
     check = out[~np.isnan(out)] if (allow_nan and np.issubdtype(out.dtype, np.floating)) else out
     if np.iscomplexobj(check):
         check = np.abs(check) if (positive or nonnegative) else check

@@ -14,7 +14,13 @@
 Units: m, T, eV; momenta px = Px/P0, py = Py/P0 as in xtrack.
 """
 
-from ._frames import FramePlane, ReferenceOrbit, find_reference_orbit, from_map_frame, to_map_frame
+from ._frames import (
+    FramePlane,
+    ReferenceOrbit,
+    find_reference_orbit,
+    from_map_frame,
+    to_map_frame,
+)
 from ._map import FieldMap
 from ._multipoles import MultipoleFit, feed_down, fit_multipoles
 from ._scan import CurrentScan, LinearExcitation, scan_current
@@ -22,23 +28,23 @@ from ._synthetic import PS_LIKE, enge, synthetic_combined_function_magnet
 from ._track import LOSS_REASONS, TrackResult, Trajectories, track
 
 __all__ = [
+    "LOSS_REASONS",
+    "PS_LIKE",
+    "CurrentScan",
     "FieldMap",
-    "track",
+    "FramePlane",
+    "LinearExcitation",
+    "MultipoleFit",
+    "ReferenceOrbit",
     "TrackResult",
     "Trajectories",
-    "LOSS_REASONS",
-    "FramePlane",
-    "ReferenceOrbit",
-    "find_reference_orbit",
-    "to_map_frame",
-    "from_map_frame",
-    "synthetic_combined_function_magnet",
     "enge",
-    "PS_LIKE",
-    "fit_multipoles",
-    "MultipoleFit",
     "feed_down",
+    "find_reference_orbit",
+    "fit_multipoles",
+    "from_map_frame",
     "scan_current",
-    "CurrentScan",
-    "LinearExcitation",
+    "synthetic_combined_function_magnet",
+    "to_map_frame",
+    "track",
 ]

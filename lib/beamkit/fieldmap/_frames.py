@@ -9,12 +9,17 @@ import numpy as np
 from scipy import optimize
 from scipy.constants import c as C_LIGHT
 
-from ..errors import FieldMapError
+from ..errors import FieldMapError, InputError
 from ._map import FieldMap
 from ._track import track
 
-__all__ = ["FramePlane", "ReferenceOrbit", "find_reference_orbit", "to_map_frame",
-           "from_map_frame"]
+__all__ = [
+    "FramePlane",
+    "ReferenceOrbit",
+    "find_reference_orbit",
+    "from_map_frame",
+    "to_map_frame",
+]
 
 
 @dataclass(frozen=True)
@@ -169,21 +174,10 @@ def find_reference_orbit(fieldmap: FieldMap, p0c, q0, *, z_start=None, z_end=Non
     (zmin, zmax) = fieldmap.bounds[2]
     if x_middle is not None:
         if x_exit is not None:
-            raise ValueError("x_middle fixes a symmetric orbit: do not give x_exit")
-
-        def mid_miss(xe):
-            o = find_reference_orbit(fieldmap, p0c, q0, z_start=z_start, z_end=z_end,
-                                     x_entry=xe, n_steps=n_steps, interpolation=interpolation)
-            zm = 0.5 * (o.entry.z_m + o.exit.z_m)
-            return float(np.interp(zm, o.z, o.x)) - x_middle
-
-        sol = optimize.root_scalar(mid_miss, x0=x_middle, x1=x_middle - 1e-3, method="secant",
-                                   xtol=1e-13, maxiter=30)
-        if not sol.converged:
-            raise FieldMapError("shooting for x_middle did not converge")
-        return find_reference_orbit(fieldmap, p0c, q0, z_start=z_start, z_end=z_end,
-                                    x_entry=sol.root, n_steps=n_steps,
-                                    interpolation=interpolation)
+            raise InputError("x_exit", x_exit, "x_middle fixes a symmetric orbit",
+                             "give x_middle or x_exit, not both")
+        return _shoot_for_x_middle(fieldmap, p0c, q0, z_start, z_end, x_middle, n_steps,
+                                   interpolation)
     z_start = zmin if z_start is None else float(z_start)
     z_end = zmax if z_end is None else float(z_end)
     x_exit = x_entry if x_exit is None else float(x_exit)
@@ -220,17 +214,36 @@ def find_reference_orbit(fieldmap: FieldMap, p0c, q0, *, z_start=None, z_end=Non
             "shooting for the reference orbit did not converge (does the orbit stay inside "
             f"the map? entry x = {x_entry:g} m, exit x = {x_exit:g} m)"
         )
-    r = shoot(sol.root, record=1)
+    return _orbit_from_track(shoot(sol.root, record=1), z_start, z_end, p0c, q0, fieldmap.current_a)
+
+
+def _shoot_for_x_middle(fieldmap, p0c, q0, z_start, z_end, x_middle, n_steps, interpolation):
+    """The symmetric orbit crossing the middle of [z_start, z_end] at ``x_middle`` (m)."""
+
+    def mid_miss(xe):
+        o = find_reference_orbit(fieldmap, p0c, q0, z_start=z_start, z_end=z_end,
+                                 x_entry=xe, n_steps=n_steps, interpolation=interpolation)
+        zm = 0.5 * (o.entry.z_m + o.exit.z_m)
+        return float(np.interp(zm, o.z, o.x)) - x_middle
+
+    sol = optimize.root_scalar(mid_miss, x0=x_middle, x1=x_middle - 1e-3, method="secant",
+                               xtol=1e-13, maxiter=30)
+    if not sol.converged:
+        raise FieldMapError("shooting for x_middle did not converge")
+    return find_reference_orbit(fieldmap, p0c, q0, z_start=z_start, z_end=z_end,
+                                x_entry=sol.root, n_steps=n_steps, interpolation=interpolation)
+
+
+def _orbit_from_track(r, z_start, z_end, p0c, q0, current_a):
+    """A :class:`ReferenceOrbit` from the recorded track of the shot particle."""
     t = r.trajectories
     z, x, px = t.z, t.x[:, 0], t.px[:, 0]
     slope = px / np.sqrt(1.0 - px**2)
     ds = np.sqrt(1.0 + slope**2)
     s = np.concatenate([[0.0], np.cumsum(0.5 * (ds[1:] + ds[:-1]) * np.diff(z))])
-    theta_in = float(np.arctan(slope[0]))
-    theta_out = float(np.arctan(slope[-1]))
     return ReferenceOrbit(
         z=z, x=x, px=px, s=s,
-        entry=FramePlane(float(x[0]), z_start, theta_in),
-        exit=FramePlane(float(x[-1]), z_end, theta_out),
-        p0c_ev=float(p0c), q0=float(q0), current_a=fieldmap.current_a,
+        entry=FramePlane(float(x[0]), z_start, float(np.arctan(slope[0]))),
+        exit=FramePlane(float(x[-1]), z_end, float(np.arctan(slope[-1]))),
+        p0c_ev=float(p0c), q0=float(q0), current_a=current_a,
     )

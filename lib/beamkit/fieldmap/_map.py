@@ -1,4 +1,10 @@
-"""The :class:`FieldMap` container: a magnetic field on a regular 3D grid, with I/O."""
+"""The :class:`FieldMap` container: a magnetic field on a regular 3D grid, with I/O.
+
+About 480 lines because one class keeps a map's three file formats (npz, HDF5, text tables
+with units) together with the checks that make a map trustworthy (axes, shapes, finite
+values, missing or duplicated grid points); splitting them would separate a format from its
+checks.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._threads import numba_threads
 from ..errors import FieldMapError, OutsideFieldMapError
+from . import _grid
+from ._kernels import eval_points
 
 __all__ = ["FieldMap"]
 
@@ -19,7 +28,6 @@ _FIELD_UNITS = {"t": 1.0, "mt": 1e-3, "gauss": 1e-4, "g": 1e-4, "kg": 0.1, "kgau
 # Relative tolerance on the spacing of a grid axis. Tables written with 6 significant
 # digits give spacings equal to ~1e-6 relative; anything larger is a real unevenness.
 _SPACING_RTOL = 1e-5
-_PAD = 4  # cells of spline coefficients added on each side (the kernels need 1)
 
 
 def _check_axis(name, values):
@@ -178,37 +186,17 @@ class FieldMap:
 
     # ------------------------------------------------------------------ interpolation
     def _grid_params(self):
-        (x0, _), (y0, _), (z0, _) = self.bounds
-        dx, dy, dz = self.spacing
-        return np.array([x0, y0, z0, 1 / dx, 1 / dy, 1 / dz], dtype=float)
+        return _grid.grid_params(self.x, self.y, self.z)
 
     def _layout(self, interpolation):
-        """Arrays used by the compiled kernels, cached.
-
-        ``"trilinear"``: field values, shape (nz, nx, ny, 3). ``"tricubic"``: cubic
-        B-spline coefficients of the not-a-knot tensor-product spline of each component,
-        padded to ``_PAD`` cells per side, shape (nz+8, nx+8, ny+8, 3).
-        """
-        key = interpolation
-        if key in self._cache:
-            return self._cache[key]
-        values = np.stack([self.bx, self.by, self.bz], axis=-1)  # (nx, ny, nz, 3)
-        values = np.ascontiguousarray(values.transpose(2, 0, 1, 3))  # (nz, nx, ny, 3)
-        if interpolation == "trilinear":
-            arr = values
-        elif interpolation == "tricubic":
-            coef = values
-            for axis in range(3):
-                coef = _spline_coefficients(coef, axis)
-            # c[-1] and c[n] are in place; the kernels never read further out
-            pad = [(_PAD - 1, _PAD - 1)] * 3 + [(0, 0)]
-            arr = np.ascontiguousarray(np.pad(coef, pad, mode="edge"))
-        else:
+        """Arrays used by the compiled kernels (see :mod:`._grid`), cached."""
+        if interpolation not in ("tricubic", "trilinear"):
             raise ValueError(
                 f"unknown interpolation {interpolation!r}; use 'tricubic' or 'trilinear'"
             )
-        self._cache[key] = arr
-        return arr
+        if interpolation not in self._cache:
+            self._cache[interpolation] = _grid.layout(self.bx, self.by, self.bz, interpolation)
+        return self._cache[interpolation]
 
     def field(self, x, y, z, interpolation="tricubic", outside="raise"):
         """Interpolated field at points ``(x, y, z)`` in m.
@@ -232,8 +220,6 @@ class FieldMap:
         bx, by, bz : numpy.ndarray
             Field components in T, with the broadcast shape of the inputs.
         """
-        from ._kernels import eval_points
-
         x, y, z = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x, y, z)))
         shape = x.shape
         pts = np.stack([x.ravel(), y.ravel(), z.ravel()])
@@ -245,6 +231,7 @@ class FieldMap:
             raise ValueError("outside must be 'raise' or 'nan'")
         out = np.full((3, pts.shape[1]), np.nan)
         arr = self._layout(interpolation)
+        numba_threads(pts.shape[1], 4096)  # small requests: no threads to wake
         eval_points(
             arr, self._grid_params(), np.array(self.shape), interpolation == "tricubic",
             np.ascontiguousarray(pts[0]), np.ascontiguousarray(pts[1]),
@@ -394,68 +381,9 @@ class FieldMap:
         if any(cols.count(n) != 1 for n in need):
             raise FieldMapError(f"columns must name each of {need} exactly once, got {columns}")
 
-        with open(path, encoding="utf-8", errors="replace") as f:
-            lines = f.read().splitlines()[skip_rows:]
-        lines = [ln for ln in lines if ln.strip() and not ln.lstrip().startswith(tuple(comments))]
-        if not lines:
-            raise FieldMapError(f"{path}: no data rows")
-        if delimiter is None:
-            sample = "\n".join(lines[-5:])
-            delimiter = next((d for d in (",", ";", "\t") if d in sample), None)
-        rows = []
-        for lineno, ln in enumerate(lines):
-            parts = next(csv.reader(io.StringIO(ln), delimiter=delimiter)) if delimiter else ln.split()
-            parts = [p for p in parts if p.strip() != ""]
-            try:
-                vals = [float(p) for p in parts]
-            except ValueError:
-                if not rows:  # a header line before the data
-                    continue
-                raise FieldMapError(f"{path}: non-numeric value in data row {lineno + 1}: {ln!r}") from None
-            if len(vals) != len(cols):
-                raise FieldMapError(
-                    f"{path}: data row {lineno + 1} has {len(vals)} columns, expected "
-                    f"{len(cols)} ({', '.join(columns)}): {ln!r}"
-                )
-            rows.append(vals)
-        if not rows:
-            raise FieldMapError(f"{path}: no numeric data rows")
-        data = np.array(rows)
-        col = {n: data[:, cols.index(n)] for n in need}
-        axes = []
-        index = []
-        for n in ("x", "y", "z"):
-            v = col[n] * lscale
-            # Values printed with finite precision: identify equal coordinates to 1e-9 m.
-            key = np.round(v / 1e-9).astype(np.int64)
-            uniq, inv = np.unique(key, return_inverse=True)
-            first = np.array([v[np.argmax(inv == k)] for k in range(uniq.size)])
-            axes.append(first)
-            index.append(inv)
-        shape = tuple(a.size for a in axes)
-        n_expected = int(np.prod(shape))
-        flat = np.ravel_multi_index(index, shape)
-        counts = np.bincount(flat, minlength=n_expected)
-        if np.any(counts > 1):
-            k = int(np.argmax(counts > 1))
-            ix, iy, iz = np.unravel_index(k, shape)
-            raise FieldMapError(
-                f"{path}: grid point (x, y, z) = ({axes[0][ix]:.6g}, {axes[1][iy]:.6g}, "
-                f"{axes[2][iz]:.6g}) m appears {counts[k]} times"
-            )
-        if np.any(counts == 0):
-            k = int(np.argmax(counts == 0))
-            ix, iy, iz = np.unravel_index(k, shape)
-            raise FieldMapError(
-                f"{path}: {int((counts == 0).sum())} of the {n_expected} grid points "
-                f"({shape[0]} x {shape[1]} x {shape[2]}) are missing, first at (x, y, z) = "
-                f"({axes[0][ix]:.6g}, {axes[1][iy]:.6g}, {axes[2][iz]:.6g}) m"
-            )
-        comps = {}
-        for n in ("bx", "by", "bz"):
-            b = np.empty(n_expected)
-            b[flat] = col[n] * bscale
-            comps[n] = b.reshape(shape)
+        data = _read_rows(path, cols, columns, comments, delimiter, skip_rows)
+        axes, comps = _assemble_grid(path, {n: data[:, cols.index(n)] for n in need},
+                                     lscale, bscale)
         try:
             return cls(*axes, comps["bx"], comps["by"], comps["bz"], **kwargs)
         except FieldMapError as exc:
@@ -477,34 +405,71 @@ class FieldMap:
         np.savetxt(path, data, delimiter=delimiter, header=header, fmt="%.10g")
 
 
-def _spline_coefficients(values, axis):
-    """Uniform cubic B-spline coefficients of the not-a-knot interpolating spline.
+def _read_rows(path, cols, columns, comments, delimiter, skip_rows):
+    """Numeric rows of a text table as an array (n_rows, len(cols)); see ``from_table``."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        lines = f.read().splitlines()[skip_rows:]
+    lines = [ln for ln in lines if ln.strip() and not ln.lstrip().startswith(tuple(comments))]
+    if not lines:
+        raise FieldMapError(f"{path}: no data rows")
+    if delimiter is None:
+        sample = "\n".join(lines[-5:])
+        delimiter = next((d for d in (",", ";", "\t") if d in sample), None)
+    rows = []
+    for lineno, ln in enumerate(lines):
+        parts = next(csv.reader(io.StringIO(ln), delimiter=delimiter)) if delimiter else ln.split()
+        parts = [p for p in parts if p.strip() != ""]
+        try:
+            vals = [float(p) for p in parts]
+        except ValueError:
+            if not rows:  # a header line before the data
+                continue
+            raise FieldMapError(f"{path}: non-numeric value in data row {lineno + 1}: {ln!r}") from None
+        if len(vals) != len(cols):
+            raise FieldMapError(
+                f"{path}: data row {lineno + 1} has {len(vals)} columns, expected "
+                f"{len(cols)} ({', '.join(columns)}): {ln!r}"
+            )
+        rows.append(vals)
+    if not rows:
+        raise FieldMapError(f"{path}: no numeric data rows")
+    return np.array(rows)
 
-    Returns c[-1..n] (n + 2 values along ``axis``). Interpolation at node i reads
-    (c[i-1] + 4 c[i] + c[i+1]) / 6 = f[i]. The two extra conditions make the third
-    derivative continuous at the second and the second-to-last nodes (not-a-knot), i.e.
-    the fourth difference of c vanishes there: c[-1] = 4 c[0] - 6 c[1] + 4 c[2] - c[3]
-    and likewise at the far end. Cubic polynomials are reproduced exactly.
-    """
-    from scipy.linalg import solve_banded
 
-    f = np.moveaxis(values, axis, 0)
-    n = f.shape[0]
-    A = np.zeros((n, n))
-    i = np.arange(1, n - 1)
-    A[i, i - 1] = A[i, i + 1] = 1.0 / 6.0
-    A[i, i] = 4.0 / 6.0
-    A[0, :4] = np.array([8.0, -5.0, 4.0, -1.0]) / 6.0
-    A[-1, -4:] = np.array([-1.0, 4.0, -5.0, 8.0]) / 6.0
-    ab = np.zeros((7, n))
-    for r in range(n):
-        for col in range(max(0, r - 3), min(n, r + 4)):
-            ab[3 + r - col, col] = A[r, col]
-    c = solve_banded((3, 3), ab, f.reshape(n, -1)).reshape(f.shape)
-    first = 4 * c[0] - 6 * c[1] + 4 * c[2] - c[3]
-    last = 4 * c[-1] - 6 * c[-2] + 4 * c[-3] - c[-4]
-    c = np.concatenate([first[None], c, last[None]])
-    return np.moveaxis(c, 0, axis)
+def _assemble_grid(path, col, lscale, bscale):
+    """Axes (m) and field components (T, shape (nx, ny, nz)) from table columns ``col``,
+    checking that every grid point appears exactly once."""
+    axes = []
+    index = []
+    for n in ("x", "y", "z"):
+        v = col[n] * lscale
+        # Values printed with finite precision: identify equal coordinates to 1e-9 m.
+        key = np.round(v / 1e-9).astype(np.int64)
+        uniq, inv = np.unique(key, return_inverse=True)
+        first = np.array([v[np.argmax(inv == k)] for k in range(uniq.size)])
+        axes.append(first)
+        index.append(inv)
+    shape = tuple(a.size for a in axes)
+    n_expected = int(np.prod(shape))
+    flat = np.ravel_multi_index(index, shape)
+    counts = np.bincount(flat, minlength=n_expected)
+    for bad, what in ((counts > 1, "duplicate"), (counts == 0, "missing")):
+        if np.any(bad):
+            k = int(np.argmax(bad))
+            ix, iy, iz = np.unravel_index(k, shape)
+            where = f"({axes[0][ix]:.6g}, {axes[1][iy]:.6g}, {axes[2][iz]:.6g}) m"
+            if what == "duplicate":
+                raise FieldMapError(f"{path}: grid point (x, y, z) = {where} appears {counts[k]} times")
+            raise FieldMapError(
+                f"{path}: {int(bad.sum())} of the {n_expected} grid points "
+                f"({shape[0]} x {shape[1]} x {shape[2]}) are missing, first at (x, y, z) = {where}"
+            )
+    comps = {}
+    for n in ("bx", "by", "bz"):
+        b = np.empty(n_expected)
+        b[flat] = col[n] * bscale
+        comps[n] = b.reshape(shape)
+    return axes, comps
 
 
 def _kind(path):

@@ -11,7 +11,7 @@ from ..errors import FieldMapError
 from ._frames import ReferenceOrbit
 from ._map import FieldMap
 
-__all__ = ["MultipoleFit", "fit_multipoles", "feed_down"]
+__all__ = ["MultipoleFit", "feed_down", "fit_multipoles"]
 
 
 def feed_down(b, dx_m):
@@ -155,6 +155,30 @@ class MultipoleFit:
         return line
 
 
+def _expansion_axis(fieldmap, along, z):
+    """Slices (z, m), axis position x (m), axis angle (rad) and path length s (m) of the
+    expansion: along the reference orbit ``along``, or the map's z axis."""
+    (x0, x1), _, _ = fieldmap.bounds
+    if along is not None:
+        lo, hi = along.entry.z_m, along.exit.z_m
+        if z is None:
+            # the tilted sample lines must stay inside the map in z: keep clear of the ends
+            margin = 0.1 * abs(x1 - x0) * np.max(np.abs(along.px))
+            zs = fieldmap.z[(fieldmap.z >= lo + margin) & (fieldmap.z <= hi - margin)]
+        else:
+            zs = np.asarray(z, float)
+        xr = np.interp(zs, along.z, along.x)
+        pxr = np.interp(zs, along.z, along.px)
+        th = np.arctan2(pxr, np.sqrt(1.0 - pxr**2))
+        s = np.interp(zs, along.z, along.s)
+    else:
+        zs = fieldmap.z.copy() if z is None else np.asarray(z, float)
+        xr = np.zeros_like(zs)
+        th = np.zeros_like(zs)
+        s = zs - zs[0]
+    return zs, xr, th, s
+
+
 def fit_multipoles(fieldmap: FieldMap, max_order=3, *, along: ReferenceOrbit | None = None,
                    radius_m=None, fit_order=None, n_points=21, z=None,
                    interpolation="tricubic"):
@@ -198,24 +222,8 @@ def fit_multipoles(fieldmap: FieldMap, max_order=3, *, along: ReferenceOrbit | N
             f"{n_points} points cannot determine a degree-{fit_order} polynomial with "
             "redundancy; use more points"
         )
-    (x0, x1), _, (zmin, zmax) = fieldmap.bounds
-    if along is not None:
-        lo, hi = along.entry.z_m, along.exit.z_m
-        if z is None:
-            # the tilted sample lines must stay inside the map in z: keep clear of the ends
-            margin = 0.1 * abs(x1 - x0) * np.max(np.abs(along.px))
-            zs = fieldmap.z[(fieldmap.z >= lo + margin) & (fieldmap.z <= hi - margin)]
-        else:
-            zs = np.asarray(z, float)
-        xr = np.interp(zs, along.z, along.x)
-        pxr = np.interp(zs, along.z, along.px)
-        th = np.arctan2(pxr, np.sqrt(1.0 - pxr**2))
-        s = np.interp(zs, along.z, along.s)
-    else:
-        zs = fieldmap.z.copy() if z is None else np.asarray(z, float)
-        xr = np.zeros_like(zs)
-        th = np.zeros_like(zs)
-        s = zs - zs[0]
+    (x0, x1), _, _ = fieldmap.bounds
+    zs, xr, th, s = _expansion_axis(fieldmap, along, z)
     if radius_m is None:
         room = np.min(np.minimum(xr - x0, x1 - xr) * np.cos(th))
         radius_m = 0.8 * room
@@ -238,7 +246,7 @@ def fit_multipoles(fieldmap: FieldMap, max_order=3, *, along: ReferenceOrbit | N
     cond = np.linalg.cond(V)
     if cond > 1e8:
         raise FieldMapError(f"ill-conditioned multipole fit (condition number {cond:.2g})")
-    cb, res_b, *_ = np.linalg.lstsq(V, by.T, rcond=None)
+    cb, _res_b, *_ = np.linalg.lstsq(V, by.T, rcond=None)
     ca, *_ = np.linalg.lstsq(V, bX.T, rcond=None)
     scale = np.array([factorial(n) / radius_m**n for n in range(fit_order + 1)])[:, None]
     b = (cb * scale)[: max_order + 1]

@@ -11,9 +11,9 @@ import numpy as np
 from ..beam import beam_moments
 from ._frames import ReferenceOrbit, from_map_frame, to_map_frame
 from ._map import FieldMap
-from ._track import TrackResult, track
+from ._track import track
 
-__all__ = ["scan_current", "CurrentScan", "LinearExcitation"]
+__all__ = ["CurrentScan", "LinearExcitation", "scan_current"]
 
 
 @dataclass

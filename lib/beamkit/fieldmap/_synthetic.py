@@ -8,23 +8,23 @@ import numpy as np
 
 from ._map import FieldMap
 
-__all__ = ["synthetic_combined_function_magnet", "enge", "PS_LIKE"]
+__all__ = ["PS_LIKE", "enge", "synthetic_combined_function_magnet"]
 
 #: Defaults of :func:`synthetic_combined_function_magnet`: a PS-like focusing half-unit at
 #: 2 GeV kinetic energy (p = 2.784 GeV/c, B rho = 9.287 T m): bending angle 2 pi / 200 over
 #: 2.2 m. The gradient, sextupole, octupole, remanent field and currents are illustrative
 #: values of the right size, not measured PS data.
-PS_LIKE = dict(
-    nominal_current_a=400.0,
-    b0_t=0.13262,
-    gradient_t_per_m=0.5,
-    sextupole_t_per_m2=2.0,
-    octupole_t_per_m3=5.0,
-    remanent=(1.0e-3, 0.0, 0.1, 0.0),
-    length_m=2.2,
-    gap_m=0.1,
-    enge_coefficients=(0.0, 2.2, 0.0, 0.3),
-)
+PS_LIKE = {
+    "nominal_current_a": 400.0,
+    "b0_t": 0.13262,
+    "gradient_t_per_m": 0.5,
+    "sextupole_t_per_m2": 2.0,
+    "octupole_t_per_m3": 5.0,
+    "remanent": (1.0e-3, 0.0, 0.1, 0.0),
+    "length_m": 2.2,
+    "gap_m": 0.1,
+    "enge_coefficients": (0.0, 2.2, 0.0, 0.3),
+}
 
 
 # ---------------------------------------------------------------- truncated Taylor series
