@@ -107,6 +107,20 @@ def periodic_optics():
 
 
 @case
+def bpm_ramp_analysis():
+    """Emittances over a whole ramp from BPM quadrupole moments: 48 BPMs x 20 000 turns
+    (beamkit.bpm.analyse_ramp per turn at leading order, and in 100-turn bins with the exact
+    inversion); the goal is under a second. No peer code exists for this method."""
+    import bpm_ramp
+
+    out = bpm_ramp.main()
+    return {
+        "analyse_ramp, every turn, leading order (reference)": out["per_turn_s"],
+        "analyse_ramp, 100-turn bins, exact inversion": out["binned_exact_s"],
+    }
+
+
+@case
 def linear_tracking():
     """1000 particles x 1024 turns: numpy one-turn matrix (baseline) against xtrack."""
     from beamkit import lattices, tracking
