@@ -12,6 +12,8 @@ Modules are named for the physics:
 * :mod:`beamkit.fieldmap`: 3D magnetic field maps: reading, interpolation, tracking,
   synthetic magnets, multipole fits and current scans;
 * :mod:`beamkit.beam`: matched Gaussian distributions and beam moments;
+* :mod:`beamkit.radiation`: synchrotron radiation of one particle, radiation integrals and
+  the equilibrium of electron rings;
 * :mod:`beamkit.plotting`: optics along ``s`` with the magnet layout, phase space.
 
 Units are SI throughout (m, rad, eV for energies); mm and mrad appear only on plot axes.
