@@ -122,7 +122,7 @@ def fodo_ring(n_cells=24, cell_length_m=10.0, mu_cell_rad=1.3962634015954636, en
 
     # thin-lens start: k1 lq = 4 sin(mu/2) / L; bracket by scanning up to the stability edge
     k_guess = 4 * math.sin(mu / 2) / (lc * lq)
-    ks = np.linspace(1e-4, 3, 300) * k_guess
+    ks = np.linspace(1e-4, 3, 61) * k_guess
     f = np.array([mismatch(k) for k in ks])
     sign = np.nonzero(np.diff(np.sign(f)) != 0)[0]
     if sign.size == 0:

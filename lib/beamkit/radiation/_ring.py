@@ -361,8 +361,9 @@ def ring_parameters(line):
     u0 = C_GAMMA_M_PER_EV3 * energy_ev**4 * i2 / (2 * math.pi)
     jx, jy, jz = 1 - i4 / i2, 1.0, 2 + i4 / i2
     if jx <= 0 or jz <= 0:
-        raise UnstableLatticeError(2.0, "x" if jx <= 0 else "z",
-                                   f"radiation anti-damping: Jx = {jx:.4g}, Jz = {jz:.4g}; no equilibrium")
+        raise InputError("line", f"Jx = {jx:.4g}, Jz = {jz:.4g}",
+                         "radiation anti-damps one plane (a damping partition number <= 0): no equilibrium",
+                         "reduce the gradient in the bends (I4 / I2 must lie between -1 and 2)")
     tau = [2 * energy_ev * t0 / (j * u0) for j in (jx, jy, jz)]
     eps_x = C_Q_M * gamma0**2 * i5 / (jx * i2)
     sigma_delta = math.sqrt(C_Q_M * gamma0**2 * i3 / (jz * i2))
