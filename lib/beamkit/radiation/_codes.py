@@ -221,7 +221,7 @@ def to_madx(line, sequence="ring"):
 
 
 def to_pyat(line, n_int_steps=10):
-    """The same ring as a pyAT :class:`at.Lattice` (accelerator-toolbox).
+    """The same ring as a pyAT ``at.Lattice`` (accelerator-toolbox).
 
     Parameters
     ----------

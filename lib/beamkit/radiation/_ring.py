@@ -222,11 +222,11 @@ class RadiationParameters:
     I2 : float
         int 1 / rho^2 ds (1/m).
     I3 : float
-        int 1 / |rho|^3 ds (1/m^2).
+        int 1 / abs(rho)^3 ds (1/m^2).
     I4 : float
         int D_x / rho (1 / rho^2 + 2 k1) ds minus the pole-face terms D_x tan(e) / rho^2 (1/m).
     I5 : float
-        int H_x / |rho|^3 ds, H_x = gamma_x D^2 + 2 alpha_x D D' + beta_x D'^2 (1/m).
+        int H_x / abs(rho)^3 ds, H_x = gamma_x D^2 + 2 alpha_x D D' + beta_x D'^2 (1/m).
     U0_eV : float
         Energy radiated per turn, C_gamma E^4 I2 / (2 pi) (eV).
     Jx, Jy, Jz : float
@@ -314,12 +314,9 @@ def ring_parameters(line):
     -------
     RadiationParameters
 
-    Raises
-    ------
-    InputError
-        Not an electron/positron ring, no bends, unsupported elements.
-    UnstableLatticeError
-        No periodic solution in x or y.
+    Bad input raises an ``InputError`` (not an electron or positron ring, no bends, an
+    unsupported element, anti-damping) or an ``UnstableLatticeError`` (no periodic solution in
+    x or y, or a tune on an integer or half-integer resonance).
     """
     if not hasattr(line, "element_names") or not hasattr(line, "particle_ref"):
         raise InputError("line", line, "must be an xtrack.Line", "build the ring as an xtrack Line")
