@@ -53,3 +53,13 @@ CASES = [
     ("fodo-bend-type", lambda: rad.fodo_ring(bend_type="wiggly"), InputError, ["bend_type", "sector"]),
     ("slice-zero", lambda: rad.slice_bends(rad.fodo_ring(), 0), InputError, ["n_slices", ">= 1"]),
 ]
+
+
+def _rbend():
+    line = xt.Line(elements=[xt.RBend(length_straight=1.0, angle=0.1, k0_from_h=True), xt.Drift(length=1.0)],
+                   element_names=["rb", "d"])
+    line.particle_ref = xt.Particles(mass0=rad.ELECTRON_MASS_EV, q0=-1, energy0=3e9)
+    return line
+
+
+CASES.append(("ring-rbend", lambda: rad.ring_parameters(_rbend()), InputError, ["rb", "edge_entry_angle"]))

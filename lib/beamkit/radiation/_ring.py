@@ -128,6 +128,10 @@ def _line_model(line):
             bends.append(b)
             items.append(b)
             continue
+        if cls == "RBend":
+            raise InputError(f"line['{name}']", cls, "xt.RBend is not modelled",
+                             "give the rectangular magnet as xt.Bend with edge_entry_angle = "
+                             "edge_exit_angle = angle / 2 (and its arc length)")
         raise InputError(f"line['{name}']", cls,
                          "is an element type ring_parameters does not model",
                          "use Drift, Bend (sector, edges, k1), Quadrupole, Multipole (thin quadrupole), "
@@ -309,6 +313,8 @@ def ring_parameters(line):
         ``edge_entry_angle``/``edge_exit_angle`` for rectangular magnets, ``k1`` for
         combined-function magnets), ``Quadrupole``, ``Multipole`` (thin quadrupole),
         ``Sextupole``, ``Octupole``, ``Cavity``, ``Marker``. The line is not modified.
+        Pole-face fringe integrals (``edge_*_fint``) act vertically only and are ignored
+        (they change ``q_y`` slightly, not the integrals).
 
     Returns
     -------
