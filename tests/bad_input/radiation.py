@@ -63,3 +63,5 @@ def _rbend():
 
 
 CASES.append(("ring-rbend", lambda: rad.ring_parameters(_rbend()), InputError, ["rb", "edge_entry_angle"]))
+CASES.append(("madx-bend-slices", lambda: rad.to_madx(rad.fodo_ring(), bend_slices=0), InputError,
+              ["bend_slices", ">= 1"]))

@@ -170,7 +170,7 @@ def _element_table(line):
     return [(name, line.element_dict[name], float(s[i])) for i, name in enumerate(line.element_names)]
 
 
-def to_madx(line, sequence="ring"):
+def to_madx(line, sequence="ring", bend_slices=1):
     """MAD-X input (a sequence and a ``beam`` command) for a line of :func:`fodo_ring`'s kinds.
 
     Bends become ``sbend`` (``angle``, ``k1``, ``e1``, ``e2``), thick quadrupoles
@@ -178,11 +178,22 @@ def to_madx(line, sequence="ring"):
     ``harmon``, ``lag`` in turns); drifts are left as gaps. The beam is ``radiate``-ready
     (add ``beam, radiate;`` to switch radiation on for ``emit``).
 
+    Two properties of MAD-X matter for the radiation integrals (checked in the tests):
+    ``twiss, chrom`` integrates them through each sbend in closed form, but carries the
+    dispersion inside the magnet with the focusing h^2 + 2 k1 instead of h^2 + k1
+    (``calcsyncint`` in ``twiss.f90``), so for combined-function bends its ``synch_1``,
+    ``synch_4`` and ``synch_5`` are wrong (~1% for k1 = -0.01 /m^2 here); ``emit`` samples the
+    damping at the two ends of each element, so a thick bend must be cut (``bend_slices``)
+    for its partition numbers to converge (error ~1/n^2).
+
     Parameters
     ----------
     line : xtrack.Line
     sequence : str
         Name of the MAD-X sequence.
+    bend_slices : int
+        Each bend is written as this many consecutive sbends of equal length (``e1`` on the
+        first, ``e2`` on the last), >= 1.
 
     Returns
     -------
@@ -191,6 +202,7 @@ def to_madx(line, sequence="ring"):
     energy_ev, _, _ = _reference(line)
     if not (isinstance(sequence, str) and sequence.isidentifier()):
         raise InputError("sequence", sequence, "must be a MAD-X name (letters, digits, _)", "e.g. 'ring'")
+    bend_slices = v.integer("bend_slices", bend_slices, minimum=1)
     _line_model(line)  # refuses what we cannot write
     out = [f"{sequence}: sequence, l = {float(line.get_length())!r}, refer = entry;"]
     h_total = 0
@@ -198,9 +210,14 @@ def to_madx(line, sequence="ring"):
         cls = type(el).__name__
         mname = name.replace(".", "_")
         if cls == "Bend":
-            out.append(f"  {mname}: sbend, l = {float(el.length)!r}, angle = {float(el.angle)!r}, "
-                       f"k1 = {float(el.k1)!r}, e1 = {float(el.edge_entry_angle)!r}, "
-                       f"e2 = {float(el.edge_exit_angle)!r}, at = {s!r};")
+            n = bend_slices
+            length, angle = float(el.length) / n, float(el.angle) / n
+            for j in range(n):
+                e1 = float(el.edge_entry_angle) if j == 0 else 0.0
+                e2 = float(el.edge_exit_angle) if j == n - 1 else 0.0
+                piece = mname if n == 1 else f"{mname}_{j}"
+                out.append(f"  {piece}: sbend, l = {length!r}, angle = {angle!r}, k1 = {float(el.k1)!r}, "
+                           f"e1 = {e1!r}, e2 = {e2!r}, at = {s + j * length!r};")
         elif cls == "Quadrupole":
             out.append(f"  {mname}: quadrupole, l = {float(el.length)!r}, k1 = {float(el.k1)!r}, at = {s!r};")
         elif cls == "Sextupole":
