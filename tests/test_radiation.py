@@ -7,6 +7,7 @@ import pytest
 from scipy import constants as sc
 from scipy import integrate
 
+from beamkit import madx
 from beamkit import radiation as rad
 
 PROTON_MASS_EV = sc.physical_constants["proton mass energy equivalent in MeV"][0] * 1e6
@@ -219,41 +220,70 @@ def test_xtrack_integrals_converge_with_slices(ring, params):
     assert errors[2] < 5e-4
 
 
-def test_eigen_analysis_codes_agree_within_synchrotron_coupling(mad, ring, params):
-    # MAD-X `emit` and pyAT's Ohmi envelope solve the 6D problem with the cavity at D = 2 m and
-    # a synchrotron tune of 0.031: synchro-betatron terms of order Q_s^2 move eps_x by ~9e-4 and
-    # sigma_delta by ~1.6e-3 (they scale as Q_s^2: 4x smaller at 0.3 MV). Allow 2e-3 and 3e-3.
+def _madx_emit(ring, bend_slices):
+    """MAD-X `emit` in its own session: (ex, sige, u0 in GeV) and the partition numbers."""
+    with madx.session() as mad:
+        mad.input(rad.to_madx(ring, bend_slices=bend_slices))
+        mad.input("beam, radiate; use, sequence = ring; emit;")
+        summ, table = mad.madx.table.emitsumm, mad.madx.table.emit
+        row = list(table.parameter).index("damping_partion")
+        return ((summ.ex[0], summ.sige[0], summ.u0[0]),
+                (table.mode1[row], table.mode2[row], table.mode3[row]))
+
+
+def test_madx_emit_partition_numbers_converge_with_bend_slices(ring, params):
+    # MAD-X `emit` (emdamp in emit.f90) evaluates the damping at the two ends of each element: on the
+    # thick bends Jx comes out 1.35e-3 low (measured), like xtrack's unsliced one-point integrals. Cut
+    # into 8 sbends the error falls as ~1/n^2 to 6.6e-5 (measured; 16 slices: 5.1e-5), the 6D residual
+    # that pyAT's eigenvalues also show (4.7e-5). Allow 1.5e-4 after slicing; > 1e-3 before.
+    _, j_thick = _madx_emit(ring, 1)
+    _, j_sliced = _madx_emit(ring, 8)
+    assert abs(j_thick[0] - params.Jx) > 1e-3
+    assert j_sliced[0] == pytest.approx(params.Jx, abs=1.5e-4)
+    assert j_sliced[2] == pytest.approx(params.Jz, abs=1.5e-4)
+    assert sum(j_sliced) == pytest.approx(4.0, abs=1e-6)  # Robinson's theorem holds in the 6D map too
+
+
+def test_eigen_analysis_codes_against_the_integrals(ring, params):
+    # MAD-X `emit` (bends cut in 8, see above) and pyAT's Ohmi envelope (NumIntSteps 10; 40 changes
+    # nothing above 1e-6) solve the 6D problem with the cavity at D = 2 m and Q_s = 0.031.
+    # sigma_delta: the 6D codes agree with each other to 1e-5 (measured 6e-6) and lie 1.62e-3 above the
+    # integrals, a synchro-betatron term that scales as Q_s^2 (2.5e-4 at 0.25 MV, 6.9e-3 at 4 MV, in all
+    # three codes alike): allow 5e-5 between the codes, [1.3e-3, 1.9e-3] from the integrals.
+    # eps_x: the converged 6D codes lie above the integrals by 2.2e-4 (MAD-X), 3.7e-4 (xtrack) and
+    # 8.6e-4 (pyAT), all falling with Q_s; why they differ from one another by this much is not known
+    # (an unsliced MAD-X happens to agree with pyAT to 1e-4: that is a coincidence of its end-point
+    # sampling). Allow (0, 1.2e-3].
     ring_at = rad.to_pyat(ring)
     ring_at.enable_6d()
     env = ring_at.envelope_parameters()
-    mad.input(rad.to_madx(ring))
-    mad.input("beam, radiate; use, sequence = ring; emit;")
-    summ = mad.madx.table.emitsumm
-    assert env.emittances[0] == pytest.approx(params.eps_x_m, rel=2e-3)
-    assert summ.ex[0] == pytest.approx(params.eps_x_m, rel=2e-3)
-    assert env.sigma_e == pytest.approx(params.sigma_delta, rel=3e-3)
-    assert summ.sige[0] == pytest.approx(params.sigma_delta, rel=3e-3)
-    # The two 6D codes agree with each other much better than with the integrals.
-    assert summ.ex[0] == pytest.approx(env.emittances[0], rel=1e-4)
-    # Energy loss: the same C_gamma E^4 I2 / 2pi in all (MAD-X prints GeV).
-    assert summ.u0[0] * 1e9 == pytest.approx(params.U0_eV, rel=1e-6)
+    (ex, sige, u0_gev), _ = _madx_emit(ring, 8)
+    assert sige == pytest.approx(env.sigma_e, rel=5e-5)
+    for sigma_delta in (sige, env.sigma_e):
+        assert 1.3e-3 < sigma_delta / params.sigma_delta - 1 < 1.9e-3
+    for eps_x_m in (ex, env.emittances[0]):
+        assert 0 < eps_x_m / params.eps_x_m - 1 < 1.2e-3
+    # Energy loss: the same C_gamma E^4 I2 / 2pi in all (MAD-X prints GeV); measured 1e-7 (sawtooth orbit)
+    assert u0_gev * 1e9 == pytest.approx(params.U0_eV, rel=1e-6)
     assert env.U0 == pytest.approx(params.U0_eV, rel=1e-6)
-    # Damping times: pyAT's eigenvalues vs the integrals (J's differ by ~5e-5 from the 6D terms).
+    # Damping times: pyAT's eigenvalues vs the integrals; the 6D J's differ by ~5e-5 (measured 4.7e-5
+    # on Jx, i.e. 5e-5 relative on tau_x): allow 2e-4.
     for tau, ours in zip(env.Tau, [params.tau_x_s, params.tau_y_s, params.tau_z_s]):
-        assert tau == pytest.approx(ours, rel=1e-3)
+        assert tau == pytest.approx(ours, rel=2e-4)
+    assert env.J[0] == pytest.approx(params.Jx, abs=1e-4)
 
 
 def test_xtrack_eigen_analysis_with_rf(ring, params):
     # xtrack's 6D analysis (radiation model "mean", RF cavity on) of the ring with 16 thick slices per
-    # bend: slicing leaves ~4e-4 on eps_x (1/n^2, chapter figure) and the 6D (Q_s^2) terms ~1e-3 on
-    # eps_x and 1.6e-3 on sigma_delta, as for MAD-X and pyAT: allow 2e-3 and 3e-3.
+    # bend (64 slices change eps_x by 3e-6 only: converged). The 6D terms: eps_x 3.7e-4 above the
+    # integrals, sigma_delta 1.61e-3 above (as MAD-X and pyAT, see above): same bounds as there.
     line = rad.slice_bends(ring, 16)
     line.configure_radiation(model="mean")
     tw = line.twiss(radiation_analysis=True)
     cov = tw.get_beam_covariance(gemitt_x=tw.eq_gemitt_x, gemitt_y=tw.eq_gemitt_y,
                                  gemitt_zeta=tw.eq_gemitt_zeta)
-    assert tw.eq_gemitt_x == pytest.approx(params.eps_x_m, rel=2e-3)
-    assert cov.sigma_pzeta[0] == pytest.approx(params.sigma_delta, rel=3e-3)
+    assert 0 < tw.eq_gemitt_x / params.eps_x_m - 1 < 1.2e-3
+    assert 1.3e-3 < cov.sigma_pzeta[0] / params.sigma_delta - 1 < 1.9e-3
     # energy loss: the same C_gamma E^4 I2 / 2 pi, integrated by tracking (slicing: ~1e-8 measured)
     assert tw.energy_loss == pytest.approx(params.U0_eV, rel=1e-6)
     # partition numbers and damping times from the eigenvalues: 6D terms of ~1e-4 (measured 8e-5)
