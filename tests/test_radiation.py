@@ -275,8 +275,10 @@ def test_eigen_analysis_codes_against_the_integrals(ring, params):
 
 def test_xtrack_eigen_analysis_with_rf(ring, params):
     # xtrack's 6D analysis (radiation model "mean", RF cavity on) of the ring with 16 thick slices per
-    # bend (64 slices change eps_x by 3e-6 only: converged). The 6D terms: eps_x 3.7e-4 above the
-    # integrals, sigma_delta 1.61e-3 above (as MAD-X and pyAT, see above): same bounds as there.
+    # bend. Its 6D eps_x scatters between +1.4e-4 and +4.6e-4 from the integrals for 12 to 64 slices, not
+    # monotonically (measured; 16: +3.7e-4), and its J's by up to 1.7e-4 (Jx + Jy + Jz misses 4 by as
+    # much): likely noise: the eigenvalue moduli are 1 - T0 / tau with T0 / tau ~ 4e-5 per turn.
+    # sigma_delta +1.61e-3 (as MAD-X and pyAT, see above): same bounds as there.
     line = rad.slice_bends(ring, 16)
     line.configure_radiation(model="mean")
     tw = line.twiss(radiation_analysis=True)
@@ -286,7 +288,8 @@ def test_xtrack_eigen_analysis_with_rf(ring, params):
     assert 1.3e-3 < cov.sigma_pzeta[0] / params.sigma_delta - 1 < 1.9e-3
     # energy loss: the same C_gamma E^4 I2 / 2 pi, integrated by tracking (slicing: ~1e-8 measured)
     assert tw.energy_loss == pytest.approx(params.U0_eV, rel=1e-6)
-    # partition numbers and damping times from the eigenvalues: 6D terms of ~1e-4 (measured 8e-5)
-    assert np.asarray(tw.partition_numbers) == pytest.approx([params.Jx, params.Jy, params.Jz], abs=5e-4)
+    # partition numbers and damping times from the eigenvalues: 6D terms ~5e-5 plus the scatter above
+    # (up to 1.7e-4 on J over 12-64 slices; 1e-4 at 16): allow 3e-4 on J, 3e-4 / Jx = 3.3e-4 on tau
+    assert np.asarray(tw.partition_numbers) == pytest.approx([params.Jx, params.Jy, params.Jz], abs=3e-4)
     tau = 1 / np.asarray(tw.damping_constants_s)
-    assert tau == pytest.approx([params.tau_x_s, params.tau_y_s, params.tau_z_s], rel=1e-3)
+    assert tau == pytest.approx([params.tau_x_s, params.tau_y_s, params.tau_z_s], rel=3.5e-4)
