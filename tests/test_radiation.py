@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 from scipy import constants as sc
-from scipy import integrate
+from scipy import integrate, optimize
 
 from beamkit import madx
 from beamkit import radiation as rad
@@ -55,6 +55,10 @@ def test_spectrum_normalisation_median_and_mean():
     assert half > 0.5 + 4e-6
     assert mean == pytest.approx(8 / (15 * math.sqrt(3)), abs=1e-8)
     assert np.all(rad.spectrum([0.01, 1.0, 10.0]) > 0)
+    # the power spectrum peaks at x = 0.2858 (textbooks: "about 0.29"); bounded search to 1e-6
+    peak = optimize.minimize_scalar(lambda x: -rad.spectrum(x), bounds=(0.01, 2.0), method="bounded",
+                                    options={"xatol": 1e-6}).x
+    assert 0.28 < peak < 0.29
 
 
 def test_undulator():
@@ -62,6 +66,10 @@ def test_undulator():
     k = rad.undulator_parameter(1.0, 0.02)
     assert k == pytest.approx(0.934 * 1.0 * 2.0, rel=1e-3)
     lam1 = rad.undulator_wavelength_m(0.02, k, 6e9 / rad.ELECTRON_MASS_EV)
+    # independent rule of thumb: first-harmonic photon energy 0.9496 E^2[GeV] / (lambda_u[cm] (1 + K^2/2)) keV
+    # (4 printed digits: 1e-4)
+    e1_kev = sc.h * sc.c / lam1 / sc.e / 1e3
+    assert e1_kev == pytest.approx(0.9496 * 6.0**2 / (2.0 * (1 + k**2 / 2)), rel=1e-4)
     assert lam1 == pytest.approx(0.02 * (1 + k**2 / 2) / (2 * (6e9 / rad.ELECTRON_MASS_EV) ** 2), rel=1e-14)
     lam3 = rad.undulator_wavelength_m(0.02, k, 6e9 / rad.ELECTRON_MASS_EV, harmonic=3)
     assert lam3 == pytest.approx(lam1 / 3, rel=1e-14)
