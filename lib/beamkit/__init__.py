@@ -18,13 +18,15 @@ Modules are named for the physics:
 * :mod:`beamkit.beam`: matched Gaussian distributions and beam moments;
 * :mod:`beamkit.bpm`: emittances from the quadrupole moments of 4-plate BPMs: plate
   signals, modes, the least-squares fit, a booster-like ring and a simulated ramp;
+* :mod:`beamkit.radiation`: synchrotron radiation of one particle, radiation integrals and
+  the equilibrium of electron rings;
 * :mod:`beamkit.plotting`: optics along ``s`` with the magnet layout, phase space;
 * :mod:`beamkit.reference_values`: published numbers the tests and chapters compare with;
 * :mod:`beamkit._threads`: how many threads the compiled and BLAS code may use (CPU
   affinity, cgroup quota, ``BEAMKIT_NUM_THREADS``).
 
 Coming with their chapters: ``beamkit.fits``, ``beamkit.sextupole_scan``,
-``beamkit.radiation``, ``beamkit.ring_design``. ``CONTRIBUTING.md`` has the module map.
+``beamkit.ring_design``. ``CONTRIBUTING.md`` has the module map.
 
 Units are SI throughout (m, rad, eV for energies); mm and mrad appear only on plot axes.
 """
