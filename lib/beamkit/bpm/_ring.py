@@ -163,9 +163,9 @@ def bpm_optics(lattice, engine="madx"):
     summ = opt.summary
     return BpmOptics(
         names=tuple(tab["name"]), s_m=tab["s_m"].to_numpy(float), beta_x_m=tab["beta_x_m"].to_numpy(float),
-        beta_y_m=tab["beta_y_m"].to_numpy(float), dispersion_x_m=tab["disp_x_m"].to_numpy(float),
-        mu_x_rad=2 * math.pi * tab["mu_x"].to_numpy(float),
-        mu_y_rad=2 * math.pi * tab["mu_y"].to_numpy(float),
+        beta_y_m=tab["beta_y_m"].to_numpy(float), dispersion_x_m=tab["dispersion_x_m"].to_numpy(float),
+        mu_x_rad=tab["mu_x_rad"].to_numpy(float),
+        mu_y_rad=tab["mu_y_rad"].to_numpy(float),
         q_x=float(summ["q_x"]), q_y=float(summ["q_y"]), alpha_c=float(summ["alpha_c"]),
         gamma_tr=float(summ["gamma_tr"]), source=opt.source,
     )
