@@ -20,7 +20,14 @@ TESTS = {
     "tune": ["test_tune.py"],
     "tracking": ["test_tracking.py"],
     "beam": ["test_beam.py"],
-    "fieldmap": ["test_fieldmap_io.py", "test_fieldmap_models.py", "test_fieldmap_tracking.py"],
+    "fieldmap": ["test_fieldmap_io.py", "test_fieldmap_models.py", "test_fieldmap_tracking.py",
+                 "test_fieldmap_peers.py"],
+    "_threads": ["test_threads.py"],
+    "bpm": ["test_bpm.py"],
+    "radiation": ["test_radiation.py"],
+    "fits": ["test_fits.py"],
+    "sextupole_scan": ["test_sextupole_scan.py"],
+    "ring_design": ["test_ring_design.py"],
 }
 
 
