@@ -1007,7 +1007,7 @@ def _bump_kicks(ring, sextupole, height_m):
     return {nodes[ci % n][2]: (tk, 0.0) for ci, tk in zip(c, t)}
 
 
-def calibrate(ring, sextupole=0, bumps_m=(-2e-3, -1e-3, 0.0, 1e-3, 2e-3), dk2l=5.0, noise=None, rng=None):
+def calibrate(ring, sextupole=0, bumps_m=(-2e-3, -1e-3, 0.0, 1e-3, 2e-3), dk2l=2.0, noise=None, rng=None):
     """Calibration factor of one sextupole from tune shifts at five closed-bump positions.
 
     At each bump position X the set strength is changed by +-dk2l; the beta-weighted
@@ -1116,7 +1116,7 @@ def _survey_one(ring, index, dk2l, n_repeats, noise, seed, calibration_dk2l):
     _, dx = scan.flat("dx_m")
     _, dy = scan.flat("dy_m")
     _, dpx = scan.flat("dpx")
-    rec = reconstruct(dk2l_meas, dk1l, da1, dpx, dx, dy, k2l0=ring.k2l[index] * cal.factor, degree=2)
+    rec = reconstruct(dk2l_meas, dk1l, da1, dpx, dx, dy, k2l0=ring.k2l[index] * cal.factor, degree=3)
     # X_sext: the BPM reading at the sextupole before the scan (one reading per repeat)
     sig_x = noise.get("orbit_m", 0.0)
     reads = scan.x_sext_m + sig_x * rng.standard_normal(n_repeats)
