@@ -1,6 +1,6 @@
 """Weighted polynomial fits with Birge-scaled uncertainties.
 
-The CESR sextupole measurements :cite:p:`crittenden2024sextupole` estimate the error of each
+The CESR sextupole measurements :cite:p:`crittenden2025cesr` estimate the error of each
 point from the scatter of the points themselves: the residual weights are scaled so that
 chi^2/ndf = 1 (the Birge factor). :func:`fit_polynomial` does that for a weighted polynomial
 fit. The polynomial basis comes from numpy; the statistics (weights, covariance, Birge
@@ -87,7 +87,7 @@ def fit_polynomial(x, y, degree, sigma=None):
     -----
     The abscissa is scaled to [-1, 1] before the Vandermonde matrix is built (its condition
     number would otherwise grow as max|x|^degree) and the coefficients are transformed back
-    exactly. The covariance is ``(A^T W A)^-1 * chi2/ndf`` :cite:p:`crittenden2024sextupole`.
+    exactly. The covariance is ``(A^T W A)^-1 * chi2/ndf`` :cite:p:`crittenden2025cesr`.
 
     Raises
     ------

@@ -9,7 +9,7 @@ Gaussian beam, the change of kick is (code convention, as MAD-X and xtrack,
 * a skew-quadrupole term ``da1 = dK2L Y0``,
 * a dipole term ``dpx = -dK2L (X0^2 - Y0^2 + sigma_x^2 - sigma_y^2) / 2``,
 
-so that ``sigma_x^2 - sigma_y^2 = -2 dpx/dK2L + Y0^2 - X0^2`` :cite:p:`crittenden2024sextupole`.
+so that ``sigma_x^2 - sigma_y^2 = -2 dpx/dK2L + Y0^2 - X0^2`` :cite:p:`crittenden2025cesr`.
 This module simulates such scans on a ring of thin elements (:func:`fodo_ring`,
 :func:`simulate_scan`), reconstructs X0, Y0 and sigma_x from them (:func:`reconstruct`),
 calibrates a sextupole from a closed-bump scan (:func:`calibrate`), and runs the whole
@@ -169,7 +169,7 @@ def fodo_ring(n_cells=8, cell_length_m=10.0, k1l=0.25, k1l_d=0.3, sextupoles="on
         QF, -k1l_d for QD (different values split the tunes).
     sextupoles : {"one", "all"}
         One sextupole ``sf0`` after the first QF (the source's toy lattice
-        :cite:p:`crittenden2024sextupole`), or one after every quadrupole.
+        :cite:p:`crittenden2025cesr`), or one after every quadrupole.
     k2l : float or array_like
         Set integrated strengths of the sextupoles (1/m^2).
     sigma_x_m, sigma_y_m : float
@@ -459,7 +459,7 @@ def quadrupole_term_from_tunes(dq_x, dq_y, beta_x_m, beta_y_m):
 
     Code convention (k1 > 0 focuses horizontally): a thin quadrupole K1L shifts the tunes by
     dQx = +beta_x K1L/(4 pi), dQy = -beta_y K1L/(4 pi), so this difference is K1L to first
-    order and insensitive to skew terms. The source :cite:p:`crittenden2024sextupole` writes
+    order and insensitive to skew terms. The source :cite:p:`crittenden2025cesr` writes
     the opposite difference because its b1 has the opposite sign; mixing the conventions
     returns -X0.
 
@@ -664,7 +664,7 @@ def simulate_scan(ring, sextupole=0, dk2l=None, n_repeats=1, six_d=False, method
 
     For every strength change the closed orbit is found, the tunes and the skew term M13/M12
     are read off the one-turn matrix before the sextupole, and the beam-averaged angle change
-    at the sextupole is computed :cite:p:`crittenden2024sextupole`.
+    at the sextupole is computed :cite:p:`crittenden2025cesr`.
 
     Parameters
     ----------
@@ -853,7 +853,7 @@ class Reconstruction:
 
 def reconstruct(dk2l, dk1l, da1, dpx, dx_m=None, dy_m=None, k2l0=0.0, sigma_y_m=0.0, degree=3,
                 sigma_dk1l=None, sigma_da1=None, sigma_dpx=None):
-    """X0, Y0 and sigma_x from a K2 scan :cite:p:`crittenden2024sextupole`.
+    """X0, Y0 and sigma_x from a K2 scan :cite:p:`crittenden2025cesr`.
 
     * X0: linear coefficient of ``dK1L - (k2l0 + dK2L) dx`` against dK2L (the quadrupole term,
       with the feed-down of the orbit change through the full strength removed);
@@ -1013,7 +1013,7 @@ def calibrate(ring, sextupole=0, bumps_m=(-2e-3, -1e-3, 0.0, 1e-3, 2e-3), dk2l=2
     At each bump position X the set strength is changed by +-dk2l; the beta-weighted
     tune-shift difference (:func:`quadrupole_term_from_tunes`) is c dk2l (X - X_magnet) plus
     feed-down terms, so its slope against the measured X divided by the model slope dk2l is
-    the calibration factor c :cite:p:`crittenden2024sextupole`.
+    the calibration factor c :cite:p:`crittenden2025cesr`.
 
     Parameters
     ----------
@@ -1135,7 +1135,7 @@ def survey(ring, dk2l=None, n_repeats=3, noise=None, seed=0, executor=None, cali
     For each sextupole: a closed-bump calibration (:func:`calibrate`), then a K2 scan
     (:func:`simulate_scan`) analysed with the measured calibration (:func:`reconstruct`);
     the misalignment is X_sext - X0 with X_sext the orbit reading at the sextupole
-    :cite:p:`crittenden2024sextupole`.
+    :cite:p:`crittenden2025cesr`.
 
     Parameters
     ----------
