@@ -6,6 +6,7 @@ import concurrent.futures
 import numpy as np
 import pytest
 
+from beamkit import madx
 from beamkit import sextupole_scan as ss
 
 SIGMA_X_M = 1.4e-3  # the source's toy-lattice beam size
@@ -235,3 +236,29 @@ def test_survey_recovers_truth_and_executor_does_not_matter():
     assert np.std(pulls["y_offset"]) < 2.5
     assert np.std(serial.calibration - serial.calibration_true) < 0.01
     assert np.std(serial.x_offset_m - serial.x_offset_true_m) < 3e-5
+
+
+def test_closed_orbit_and_tunes_agree_with_madx(toy, mad):
+    """A third code: MAD-X with the same thin multipoles and an EALIGN misalignment."""
+    ring = toy.with_changes(k2l=[8.0], shift_x_m=[-1.0e-3], shift_y_m=[0.5e-3])
+    mad.input(ring.madx_input())
+    mad.input("twiss;")
+    tw = mad.madx.table.twiss
+    names = [n.split(":")[0] for n in tw.name]
+    i = names.index("sf0")
+    orb = ss.closed_orbit(ring, 0)
+    opt = ss._linear_optics(toy, "sf0")
+    # MAD-X's closed-orbit search stops on its own tolerance; it agreed to 5e-11 relative
+    # when this test was written: 1e-9 leaves room for its convergence criterion
+    assert orb.x_m == pytest.approx(tw.x[i], rel=1e-9)
+    assert orb.y_m == pytest.approx(tw.y[i], rel=1e-9)
+    assert orb.q_x == pytest.approx(mad.madx.table.summ.q1[0] % 1, abs=1e-10)
+    assert orb.q_y == pytest.approx(mad.madx.table.summ.q2[0] % 1, abs=1e-10)
+    # design optics: MAD-X on the ring with the sextupole off, in a fresh session
+    with madx.session() as bare:
+        bare.input(toy.with_changes(k2l=[0.0]).madx_input() + "twiss;")
+        tw0 = bare.madx.table.twiss
+        j = [n.split(":")[0] for n in tw0.name].index("sf0")
+        # periodic solution from the one-turn matrix in double precision: rounding
+        assert opt["beta_x_m"] == pytest.approx(tw0.betx[j], rel=1e-8)
+        assert opt["dispersion_x_m"] == pytest.approx(tw0.dx[j], rel=1e-8)

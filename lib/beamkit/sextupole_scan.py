@@ -122,6 +122,42 @@ class Ring:
                        for k, val in changes.items()})
         return replace(self, _cache={}, **fields)
 
+    def madx_input(self, sequence="ring"):
+        """MAD-X input for the same ring: a sequence of thin multipoles, then EALIGN errors.
+
+        Quadrupoles are ``multipole, knl={0, k1l}``, bends ``multipole, knl={angle}``
+        (thin bends), sextupoles ``multipole, knl={0, 0, k2l}`` preceded by an ``hkicker`` for
+        the beam-size dipole b0, their misalignment given by ``ealign, dx, dy``. BPMs and the cavity
+        are markers (use 4D ``twiss``). Call ``beam`` and ``use`` before ``twiss``.
+        """
+        lines, s_m = [], 0.0
+        for kind, name, val in self.elements:
+            if kind == "drift":
+                s_m += val
+                continue
+            if kind == "quadrupole":
+                body = f"multipole, knl:={{0, {float(val)!r}}}"
+            elif kind == "dipole":
+                body = f"multipole, knl:={{{float(val)!r}}}"
+            elif kind == "sextupole":
+                k2l = self.k2l[val] * self.calibration[val]
+                b0 = 0.5 * k2l * (self.sigma_x_m ** 2 - self.sigma_y_m ** 2)
+                # MAD-X bends the reference orbit with a multipole's knl(0): the beam-size
+                # dipole is a separate kicker (px += kick)
+                lines.append(f"{name}_b0: hkicker, kick = {float(-b0)!r}, at = {float(s_m)!r};")
+                body = f"multipole, knl:={{0, 0, {float(k2l)!r}}}"
+            else:
+                body = "marker"
+            lines.append(f"{name}: {body}, at = {float(s_m)!r};")
+        text = [f"{sequence}: sequence, l = {float(s_m)!r}, refer = centre;", *lines, "endsequence;",
+                f"beam, particle = electron, energy = {self.energy_ev / 1e9!r};",
+                f"use, sequence = {sequence};"]
+        for kind, name, val in self.elements:
+            if kind == "sextupole" and (self.shift_x_m[val] or self.shift_y_m[val]):
+                text += ["select, flag = error, clear;", f"select, flag = error, pattern = \"^{name}$\";",
+                         f"ealign, dx = {float(self.shift_x_m[val])!r}, dy = {float(self.shift_y_m[val])!r};"]
+        return "\n".join(text) + "\n"
+
     def to_xtrack(self, six_d=False):
         """The same ring as an ``xtrack.Line`` (thin multipoles, sextupoles with shifts).
 
