@@ -25,15 +25,15 @@ def _index(tw, name):
 def test_design_optics_agree_with_xtrack(toy):
     tw = toy.to_xtrack().twiss(method="4d")
     i = _index(tw, "sf0")
-    optics = ss._linear_optics(toy, "sf0")
+    optics = ss.design_optics(toy, 0)
     # same thin elements in two codes: agreement to rounding (xtrack finds the periodic
     # solution by finite differences, ~1e-9 relative)
-    assert optics["beta_x_m"] == pytest.approx(tw.betx[i], rel=1e-8)
-    assert optics["beta_y_m"] == pytest.approx(tw.bety[i], rel=1e-8)
-    assert optics["dispersion_x_m"] == pytest.approx(tw.dx[i], rel=1e-8)
-    assert optics["q_x"] == pytest.approx(tw.qx % 1, abs=1e-9)
-    assert optics["q_y"] == pytest.approx(tw.qy % 1, abs=1e-9)
-    assert optics["alpha_c"] == pytest.approx(tw.momentum_compaction_factor, rel=1e-8)
+    assert optics.beta_x_m == pytest.approx(tw.betx[i], rel=1e-8)
+    assert optics.beta_y_m == pytest.approx(tw.bety[i], rel=1e-8)
+    assert optics.dispersion_x_m == pytest.approx(tw.dx[i], rel=1e-8)
+    assert optics.q_x == pytest.approx(tw.qx % 1, abs=1e-9)
+    assert optics.q_y == pytest.approx(tw.qy % 1, abs=1e-9)
+    assert optics.alpha_c == pytest.approx(tw.momentum_compaction_factor, rel=1e-8)
 
 
 def test_closed_orbit_and_tunes_with_misaligned_sextupole_agree_with_xtrack(toy):
@@ -57,9 +57,9 @@ def test_quadrupole_term_from_tunes_for_a_tiny_change(toy):
     base = ss.closed_orbit(ring, 0)
     dk2l = 1e-2
     orb = ss.closed_orbit(ring, 0, k2l_override={0: dk2l})
-    opt = ss._linear_optics(ring, "sf0")
-    dk1l = ss.quadrupole_term_from_tunes(orb.q_x - base.q_x, orb.q_y - base.q_y, opt["beta_x_m"],
-                                         opt["beta_y_m"])[0]
+    opt = ss.design_optics(ring, 0)
+    dk1l = ss.quadrupole_term_from_tunes(orb.q_x - base.q_x, orb.q_y - base.q_y, opt.beta_x_m,
+                                         opt.beta_y_m)[0]
     exact = dk2l * (orb.x_m + 1.0e-3)
     # the tune formula errs at second order, beta K1L ~ 2e-4: tolerance 1e-3 relative
     assert dk1l == pytest.approx(exact, rel=1e-3)
@@ -71,10 +71,10 @@ def test_orbit_response_4d_for_a_tiny_kick(toy):
     ring = toy.with_changes(k2l=[1e-6])  # b0 = k2l sigma^2/2 ~ 1e-12 rad: orbit linear
     theta = -0.5 * 1e-6 * SIGMA_X_M ** 2
     orb = ss.closed_orbit(ring, 0)
-    opt = ss._linear_optics(ring, "sf0")
+    opt = ss.design_optics(ring, 0)
     # closed form for a linear ring with one thin kick; the sextupole's own feed-down is
     # O(k2l dx) ~ 1e-18: rounding only
-    assert orb.x_m / theta == pytest.approx(ss.orbit_response_m_per_rad(opt["beta_x_m"], opt["q_x"]),
+    assert orb.x_m / theta == pytest.approx(ss.orbit_response_m_per_rad(opt.beta_x_m, opt.q_x),
                                             rel=1e-7)
 
 
@@ -83,18 +83,18 @@ def test_trap_6d_orbit_response_has_a_dispersion_term(toy):
     ring = toy.with_changes(k2l=[1e-6])
     theta = -0.5 * 1e-6 * SIGMA_X_M ** 2
     orb = ss.closed_orbit(ring, 0, six_d=True)
-    opt = ss._linear_optics(ring, "sf0")
-    kick_6d = ss.kick_from_orbit(orb.x_m, opt["beta_x_m"], opt["q_x"], opt["dispersion_x_m"], opt["alpha_c"],
-                                 opt["circumference_m"])[0]
-    kick_4d = ss.kick_from_orbit(orb.x_m, opt["beta_x_m"], opt["q_x"])[0]
+    opt = ss.design_optics(ring, 0)
+    kick_6d = ss.kick_from_orbit(orb.x_m, opt.beta_x_m, opt.q_x, opt.dispersion_x_m, opt.alpha_c,
+                                 opt.circumference_m)[0]
+    kick_4d = ss.kick_from_orbit(orb.x_m, opt.beta_x_m, opt.q_x)[0]
     # closed form, linear model: rounding (the cavity's synchrotron coupling does not enter
     # the fixed point)
     assert kick_6d == pytest.approx(theta, rel=1e-7)
     assert abs(kick_4d / theta - 1) > 0.1  # the 4D relation on a 6D orbit is far off here
     # and the size of the bias is the ratio of the two terms of the closed form
-    r4 = ss.orbit_response_m_per_rad(opt["beta_x_m"], opt["q_x"])
-    r6 = ss.orbit_response_m_per_rad(opt["beta_x_m"], opt["q_x"], opt["dispersion_x_m"], opt["alpha_c"],
-                                     opt["circumference_m"])
+    r4 = ss.orbit_response_m_per_rad(opt.beta_x_m, opt.q_x)
+    r6 = ss.orbit_response_m_per_rad(opt.beta_x_m, opt.q_x, opt.dispersion_x_m, opt.alpha_c,
+                                     opt.circumference_m)
     assert kick_4d / theta == pytest.approx(r6 / r4, rel=1e-7)
 
 
@@ -144,9 +144,9 @@ def test_trap_skew_term_from_the_one_turn_matrix_is_exact(toy):
     assert orb.a1_per_m == pytest.approx(k2l * (orb.y_m - 1.0e-3), rel=1e-9)
     # the tune route to the quadrupole term picks up a coupling bias at this strength
     base = ss.closed_orbit(ring, 0)
-    opt = ss._linear_optics(ring, "sf0")
-    dk1l = ss.quadrupole_term_from_tunes(orb.q_x - base.q_x, orb.q_y - base.q_y, opt["beta_x_m"],
-                                         opt["beta_y_m"])[0]
+    opt = ss.design_optics(ring, 0)
+    dk1l = ss.quadrupole_term_from_tunes(orb.q_x - base.q_x, orb.q_y - base.q_y, opt.beta_x_m,
+                                         opt.beta_y_m)[0]
     assert abs(dk1l / (k2l * (orb.x_m + 1.0e-3)) - 1) > 1e-3
 
 
@@ -186,9 +186,9 @@ def test_trap_error_propagation_formula(toy):
 
 def test_trap_tracking_uses_one_centred_sample(toy):
     """Tracked beam: compare with the tracked RMS, one centred sample for every dK2L."""
-    opt = ss._linear_optics(toy, "sf0")
+    opt = ss.design_optics(toy, 0)
     sigma_delta = 1e-4
-    eps_x_m = (SIGMA_X_M ** 2 - (opt["dispersion_x_m"] * sigma_delta) ** 2) / opt["beta_x_m"]
+    eps_x_m = (SIGMA_X_M ** 2 - (opt.dispersion_x_m * sigma_delta) ** 2) / opt.beta_x_m
     kw = {"method": "tracking", "eps_x_m": eps_x_m, "eps_y_m": 1e-9, "sigma_delta": sigma_delta,
           "n_turns": 50, "dk2l": np.linspace(-10, 10, 7)}
     same = ss.simulate_scan(toy, 0, rng=np.random.default_rng(21), **kw)
@@ -247,7 +247,7 @@ def test_closed_orbit_and_tunes_agree_with_madx(toy, mad):
     names = [n.split(":")[0] for n in tw.name]
     i = names.index("sf0")
     orb = ss.closed_orbit(ring, 0)
-    opt = ss._linear_optics(toy, "sf0")
+    opt = ss.design_optics(toy, 0)
     # MAD-X's closed-orbit search stops on its own tolerance; it agreed to 5e-11 relative
     # when this test was written: 1e-9 leaves room for its convergence criterion
     assert orb.x_m == pytest.approx(tw.x[i], rel=1e-9)
@@ -260,5 +260,5 @@ def test_closed_orbit_and_tunes_agree_with_madx(toy, mad):
         tw0 = bare.madx.table.twiss
         j = [n.split(":")[0] for n in tw0.name].index("sf0")
         # periodic solution from the one-turn matrix in double precision: rounding
-        assert opt["beta_x_m"] == pytest.approx(tw0.betx[j], rel=1e-8)
-        assert opt["dispersion_x_m"] == pytest.approx(tw0.dx[j], rel=1e-8)
+        assert opt.beta_x_m == pytest.approx(tw0.betx[j], rel=1e-8)
+        assert opt.dispersion_x_m == pytest.approx(tw0.dx[j], rel=1e-8)

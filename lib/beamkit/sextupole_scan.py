@@ -35,6 +35,7 @@ from .fits import fit_polynomial
 
 __all__ = [
     "Calibration",
+    "DesignOptics",
     "Orbit",
     "Reconstruction",
     "Ring",
@@ -42,6 +43,7 @@ __all__ = [
     "SurveyResult",
     "calibrate",
     "closed_orbit",
+    "design_optics",
     "fodo_ring",
     "kick_from_orbit",
     "orbit_response_m_per_rad",
@@ -421,6 +423,57 @@ def _linear_optics(ring, node_name=None):
 
 
 @dataclass(frozen=True)
+class DesignOptics:
+    """Design optics at a sextupole, all sextupoles off (see :func:`design_optics`).
+
+    Attributes
+    ----------
+    beta_x_m, beta_y_m : float
+        Beta functions (m).
+    q_x, q_y : float
+        Fractional tunes.
+    dispersion_x_m : float
+        Horizontal dispersion (m).
+    alpha_c : float
+        Momentum compaction.
+    circumference_m : float
+        Circumference (m).
+    """
+
+    beta_x_m: float
+    beta_y_m: float
+    q_x: float
+    q_y: float
+    dispersion_x_m: float
+    alpha_c: float
+    circumference_m: float
+
+    def to_frame(self):
+        """The optics as a one-column table."""
+        return pd.DataFrame({"value": list(self.__dict__.values())}, index=list(self.__dict__))
+
+
+def design_optics(ring, sextupole=0):
+    """Design optics (sextupoles off, uncoupled) just upstream of one sextupole.
+
+    Parameters
+    ----------
+    ring : Ring
+    sextupole : int
+        Index of the sextupole.
+
+    Returns
+    -------
+    DesignOptics
+    """
+    if not isinstance(ring, Ring):
+        raise InputError("ring", ring, "must be a beamkit.sextupole_scan.Ring", "build one with fodo_ring")
+    sextupole = v.integer("sextupole", sextupole, minimum=0, maximum=ring.n_sextupoles - 1)
+    out = _linear_optics(ring, ring.sextupole_names[sextupole])
+    return DesignOptics(**{k: float(val) for k, val in out.items()})
+
+
+@dataclass(frozen=True)
 class Orbit:
     """Closed orbit and linear motion around it (see :func:`closed_orbit`).
 
@@ -722,7 +775,10 @@ def simulate_scan(ring, sextupole=0, dk2l=None, n_repeats=1, six_d=False, method
         sigma_y^2)/2 on a single particle (the source's toy-lattice test). ``"tracking"``: a
         Gaussian sample of ``n_particles`` matched to the optics (``eps_x_m``, ``eps_y_m``,
         ``sigma_delta``) is tracked ``n_turns`` turns for every setting; angle changes and
-        orbit are beam averages, tunes are taken about the beam centre (4D only).
+        orbit are beam averages (4D only). Tunes and the skew term are taken about the beam
+        centre, i.e. on the closed orbit of the superposed-dipole model with the sample's
+        RMS sizes, which is the centroid orbit to first order (not the single-particle closed
+        orbit of the bare sextupole).
     noise : dict, optional
         One-sigma noise: ``q`` (tunes), ``a1_per_m``, ``orbit_m`` (orbit at BPMs and at the
         sextupole), ``angle_rad`` (dpx, dpy). Missing keys mean no noise.

@@ -44,4 +44,5 @@ CASES = [
     ("calibrate-two-bumps", lambda: ss.calibrate(RING, bumps_m=[0.0, 1e-3]), InputError, ["bumps_m"]),
     ("survey-executor", lambda: ss.survey(RING, executor="pool"), InputError, ["executor", "Executor"]),
     ("survey-repeats", lambda: ss.survey(RING, n_repeats=0), InputError, ["n_repeats", ">= 1"]),
+    ("design-optics-index", lambda: ss.design_optics(RING, 1), InputError, ["sextupole", "<= 0"]),
 ]
