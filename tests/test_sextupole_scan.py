@@ -262,3 +262,26 @@ def test_closed_orbit_and_tunes_agree_with_madx(toy, mad):
         # periodic solution from the one-turn matrix in double precision: rounding
         assert opt.beta_x_m == pytest.approx(tw0.betx[j], rel=1e-8)
         assert opt.dispersion_x_m == pytest.approx(tw0.dx[j], rel=1e-8)
+
+
+def test_trap_tunes_about_the_beam_centre(toy):
+    """With K2L0 != 0 the beam-size kick -(K2L0 + dK2L) sigma^2/2 moves the beam centre away
+    from the single-particle closed orbit. Tunes taken on the single-particle orbit see a
+    different X0 (by K2L0 R sigma^2/2, R the orbit response) and a different feed-down slope
+    (another K2L0 R sigma^2/2): X0 is biased by K2L0 R sigma^2."""
+    ring = toy.with_changes(k2l=[6.0], shift_x_m=[-1.0e-3])
+    beam = ss.simulate_scan(ring, 0)  # closed orbit with the beam-size dipole = beam centre
+    single = ss.simulate_scan(ring.with_changes(sigma_x_m=0.0), 0)  # a single particle
+    x, dx = beam.flat("dx_m")
+    _, dy = beam.flat("dy_m")
+    _, da1 = beam.flat("da1")
+    _, dpx = beam.flat("dpx")
+    right = ss.reconstruct(x, beam.dk1l.ravel(), da1, dpx, dx, dy, k2l0=beam.k2l0)
+    wrong = ss.reconstruct(x, single.dk1l.ravel(), da1, dpx, dx, dy, k2l0=beam.k2l0)
+    opt = ss.design_optics(ring, 0)
+    # closed-form size of the bias, to first order; the powered, offset sextupole's quadrupole
+    # term (K2L0 X0 = 6e-3 1/m) changes the response R by a few per cent: 10%
+    expected = beam.k2l0 * ss.orbit_response_m_per_rad(opt.beta_x_m, opt.q_x) * SIGMA_X_M ** 2
+    assert right.x0_m == pytest.approx(beam.x0_m, rel=2e-3)  # first-order tune formula
+    assert wrong.x0_m - right.x0_m == pytest.approx(expected, rel=0.1)
+    assert abs(wrong.x0_m - beam.x0_m) > 5 * abs(right.x0_m - beam.x0_m)
