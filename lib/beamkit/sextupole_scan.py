@@ -60,7 +60,7 @@ _TWO_PI = 2.0 * np.pi
 # --------------------------------------------------------------------------------------------
 # ring model
 # --------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Ring:
     """A ring of thin elements for sextupole-scan simulations.
 
@@ -117,11 +117,25 @@ class Ring:
         return [name for kind, name, _ in self.elements if kind == "sextupole"]
 
     def with_changes(self, **changes):
-        """A copy with some attributes replaced (arrays copied, the original untouched)."""
-        fields = {k: np.array(getattr(self, k), dtype=float) for k in
-                  ("k2l", "calibration", "shift_x_m", "shift_y_m")}
-        fields.update({k: np.array(val, dtype=float) if k in fields else val
-                       for k, val in changes.items()})
+        """A copy with some attributes replaced (arrays copied, the original untouched).
+
+        Accepted: ``k2l``, ``calibration``, ``shift_x_m``, ``shift_y_m`` (one value per
+        sextupole), ``sigma_x_m``, ``sigma_y_m``.
+        """
+        arrays = ("k2l", "calibration", "shift_x_m", "shift_y_m")
+        allowed = (*arrays, "sigma_x_m", "sigma_y_m")
+        fields = {k: np.array(getattr(self, k), dtype=float) for k in arrays}
+        for key, val in changes.items():
+            if key not in allowed:
+                raise InputError(key, val, "cannot be changed", f"change one of {', '.join(allowed)}")
+            if key in arrays:
+                fields[key] = v.array(key, np.atleast_1d(val), shape=(self.n_sextupoles,),
+                                      positive=key == "calibration",
+                                      fix=f"give one value per sextupole ({self.n_sextupoles})")
+            else:
+                fields[key] = v.scalar(key, val, nonnegative=True, unit="m")
+        v.plausible("shift_x_m", float(np.max(np.abs(fields["shift_x_m"]))), 0.0, 0.05, "m",
+                    "misalignments are given in metres")
         return replace(self, _cache={}, **fields)
 
     def madx_input(self, sequence="ring"):

@@ -45,4 +45,9 @@ CASES = [
     ("survey-executor", lambda: ss.survey(RING, executor="pool"), InputError, ["executor", "Executor"]),
     ("survey-repeats", lambda: ss.survey(RING, n_repeats=0), InputError, ["n_repeats", ">= 1"]),
     ("design-optics-index", lambda: ss.design_optics(RING, 1), InputError, ["sextupole", "<= 0"]),
+    ("ring-change-length", lambda: RING.with_changes(shift_x_m=[0.0, 1e-3]), InputError,
+     ["shift_x_m", "one value per sextupole"]),
+    ("ring-change-calibration", lambda: RING.with_changes(calibration=[-1.0]), InputError,
+     ["calibration", "> 0"]),
+    ("ring-change-unknown", lambda: RING.with_changes(k1l=0.3), InputError, ["k1l", "cannot be changed"]),
 ]
