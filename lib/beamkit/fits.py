@@ -26,15 +26,16 @@ class PolynomialFit:
 
     Attributes
     ----------
-    coefficients : ndarray, shape (degree + 1,)
-        Polynomial coefficients, lowest order first, in the units of ``y`` per unit of
+    coefficients : numpy.ndarray
+        Shape (degree + 1,). Polynomial coefficients, lowest order first, in the units of ``y`` per unit of
         ``x`` to that power.
-    covariance : ndarray, shape (degree + 1, degree + 1)
-        Covariance of the coefficients, scaled by the Birge factor chi^2/ndf so that it is the
-        covariance one would get if chi^2/ndf were 1 (the errors come from the scatter).
+    covariance : numpy.ndarray
+        Shape (degree + 1, degree + 1). Covariance of the coefficients, scaled by the Birge
+        factor chi^2/ndf so that it is the covariance one would get if chi^2/ndf were 1 (the
+        errors come from the scatter).
     chi2_ndf : float
         chi^2/ndf of the fit with the weights given (1/sigma^2, or 1 when ``sigma`` is None).
-    residuals : ndarray
+    residuals : numpy.ndarray
         ``y`` minus the fitted polynomial at each ``x``, in the units of ``y``.
     ndf : int
         Number of degrees of freedom, ``len(x) - degree - 1``.
@@ -53,7 +54,7 @@ class PolynomialFit:
 
     @property
     def birge_factor(self):
-        """sqrt(chi^2/ndf): the factor by which the input errors were scaled."""
+        """The factor sqrt(chi^2/ndf) by which the input errors were scaled."""
         return float(np.sqrt(self.chi2_ndf))
 
     def __call__(self, x):
@@ -91,9 +92,9 @@ def fit_polynomial(x, y, degree, sigma=None):
 
     Raises
     ------
-    InputError
+    beamkit.errors.InputError
         Mismatched or non-finite arrays, too few points, non-positive ``sigma``.
-    IllConditionedError
+    beamkit.errors.IllConditionedError
         Fewer distinct ``x`` values than coefficients.
     """
     x = v.array("x", x, ndim=1, min_size=1)

@@ -71,11 +71,11 @@ class Ring:
         (thin, value ``k1l`` in 1/m), ``"dipole"`` (thin sector bend, value ``angle_rad``),
         ``"bpm"`` (an orbit monitor and corrector, value unused), ``"sextupole"`` (thin,
         value index into ``k2l``), ``"cavity"`` (value unused).
-    k2l : ndarray
+    k2l : numpy.ndarray
         Integrated strength of each sextupole as set by the control system (1/m^2).
-    calibration : ndarray
+    calibration : numpy.ndarray
         True strength divided by the set strength, per sextupole (1 for a perfect magnet).
-    shift_x_m, shift_y_m : ndarray
+    shift_x_m, shift_y_m : numpy.ndarray
         Misalignment of each sextupole (magnet centre relative to the reference orbit), m.
     sigma_x_m, sigma_y_m : float
         RMS beam sizes used for the superposed beam-size dipole term (0: a single particle).
@@ -499,9 +499,9 @@ class Orbit:
         Fractional tunes of small oscillations about the orbit.
     a1_per_m : float
         Skew term read off the one-turn matrix before the sextupole, M13/M12 (1/m).
-    x_bpm_m, y_bpm_m : ndarray
+    x_bpm_m, y_bpm_m : numpy.ndarray
         Orbit at every BPM (m).
-    matrix : ndarray
+    matrix : numpy.ndarray
         The 6x6 one-turn Jacobian before the sextupole.
     """
 
@@ -644,20 +644,20 @@ class ScanResult:
 
     Attributes
     ----------
-    dk2l : ndarray
+    dk2l : numpy.ndarray
         Strength changes (1/m^2), the true ones (calibration included).
-    q_x, q_y : ndarray
+    q_x, q_y : numpy.ndarray
         Measured fractional tunes.
-    dk1l : ndarray
+    dk1l : numpy.ndarray
         Quadrupole term from the beta-weighted tune shifts (1/m).
-    da1 : ndarray
+    da1 : numpy.ndarray
         Change of the skew term M13/M12 of the one-turn matrix (1/m).
-    dx_m, dy_m : ndarray
+    dx_m, dy_m : numpy.ndarray
         Measured closed-orbit change at the sextupole (m).
-    dpx, dpy : ndarray
+    dpx, dpy : numpy.ndarray
         Measured angle changes at the sextupole (rad).
-    x_bpm_m : ndarray, shape (n_repeats, n_settings, n_bpm)
-        Measured closed orbit at every BPM (m).
+    x_bpm_m : numpy.ndarray
+        Measured closed orbit at every BPM (m), shape (n_repeats, n_settings, n_bpm).
     x0_m, y0_m : float
         True beam centroid relative to the sextupole centre before the scan (m).
     x_sext_m, y_sext_m : float
@@ -670,7 +670,7 @@ class ScanResult:
         Machine beta functions at the sextupole before the scan, used for ``dk1l`` (m).
     q_x0, q_y0, dispersion_x_m, alpha_c, circumference_m : float
         Design optics at the sextupole (all sextupoles off).
-    dpx_true, dk1l_true, da1_true : ndarray
+    dpx_true, dk1l_true, da1_true : numpy.ndarray
         Noise-free angle change, beta-weighted tune-shift difference and skew term.
     """
 
@@ -1062,9 +1062,9 @@ class Calibration:
     factor, factor_err : float
         Measured over model ratio of d(dK1L)/dX (true strength over set strength), with its
         Birge-scaled uncertainty.
-    bump_x_m : ndarray
+    bump_x_m : numpy.ndarray
         Measured beam positions at the sextupole for the bump settings (m).
-    dk1l : ndarray
+    dk1l : numpy.ndarray
         Beta-weighted tune-shift differences per unit set dK2L at each bump (1/m per 1/m^2).
     x_zero_m : float
         Position where the fitted line crosses zero: the magnet centre in the BPM frame (m).
@@ -1180,11 +1180,11 @@ class SurveyResult:
 
     Attributes
     ----------
-    calibration, calibration_err, calibration_true : ndarray
+    calibration, calibration_err, calibration_true : numpy.ndarray
         Measured calibration factors, their uncertainties and the truth.
-    x_offset_m, x_offset_err_m, x_offset_true_m : ndarray
+    x_offset_m, x_offset_err_m, x_offset_true_m : numpy.ndarray
         Horizontal misalignment X_sext - X0 measured, its uncertainty and the truth (m).
-    y_offset_m, y_offset_err_m, y_offset_true_m : ndarray
+    y_offset_m, y_offset_err_m, y_offset_true_m : numpy.ndarray
         Vertical misalignment (m).
     """
 
