@@ -107,10 +107,10 @@ def fit_polynomial(x, y, degree, sigma=None):
                          f"got {n} points", "lower the degree or give more points")
     if sigma is None:
         sig = np.ones(n)
+    elif np.ndim(sigma) == 0:
+        sig = np.full(n, v.scalar("sigma", sigma, positive=True, fix="give a positive error"))
     else:
-        sig = np.asarray(sigma, dtype=float) if np.ndim(sigma) else np.full(n, float(sigma))
-        sig = v.array("sigma", np.broadcast_to(sig, (n,)) if sig.size in (1, n) else sig, ndim=1,
-                      positive=True, fix="give one positive error per point")
+        sig = v.array("sigma", sigma, ndim=1, positive=True, fix="give one positive error per point")
         v.same_shape(x=x, sigma=sig)
     if np.unique(x).size < degree + 1:
         raise IllConditionedError("x", x, f"has {np.unique(x).size} distinct values, fewer than the "

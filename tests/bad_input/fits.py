@@ -14,4 +14,6 @@ CASES = [
     ("fit-too-few-points", lambda: fit_polynomial(X, X, 4), InputError, ["degree", "points"]),
     ("fit-sigma-zero", lambda: fit_polynomial(X, X, 1, sigma=0.0), InputError, ["sigma", "> 0"]),
     ("fit-repeated-x", lambda: fit_polynomial(np.ones(5), X, 1), IllConditionedError, ["x", "distinct"]),
+    ("fit-sigma-string", lambda: fit_polynomial(X, X, 1, sigma="0.1"), InputError, ["sigma", "str"]),
+    ("fit-sigma-length", lambda: fit_polynomial(X, X, 1, sigma=[1.0, 1.0]), InputError, ["sigma", "(2,)"]),
 ]
