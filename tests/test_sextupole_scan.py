@@ -8,6 +8,7 @@ import pytest
 
 from beamkit import madx
 from beamkit import sextupole_scan as ss
+from beamkit.errors import BeamkitWarning
 
 SIGMA_X_M = 1.4e-3  # the source's toy-lattice beam size
 
@@ -286,3 +287,11 @@ def test_trap_tunes_about_the_beam_centre(toy):
     assert right.x0_m == pytest.approx(beam.x0_m, rel=2e-3)  # first-order tune formula
     assert wrong.x0_m - right.x0_m == pytest.approx(expected, rel=0.1)
     assert abs(wrong.x0_m - beam.x0_m) > 5 * abs(right.x0_m - beam.x0_m)
+
+
+def test_negative_sigma_squared_warns_and_gives_nan():
+    dk2l = np.linspace(-10.0, 10.0, 11)
+    # a slope of +1 urad m^2 (sigma^2 = -2e-6 m^2) with no offsets
+    with pytest.warns(BeamkitWarning, match="sigma_x"):
+        rec = ss.reconstruct(dk2l, np.zeros(11), np.zeros(11), 1e-6 * dk2l + 1e-9 * np.sin(dk2l))
+    assert np.isnan(rec.sigma_x_m) and rec.sigma_x2_m2 < 0

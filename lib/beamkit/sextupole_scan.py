@@ -24,13 +24,14 @@ builds the same ring in xtrack for independent checks.
 from __future__ import annotations
 
 import concurrent.futures
+import warnings
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from . import _validate as v
-from .errors import ConvergenceError, InputError, UnstableLatticeError
+from .errors import BeamkitWarning, ConvergenceError, InputError, UnstableLatticeError
 from .fits import fit_polynomial
 
 __all__ = [
@@ -1029,6 +1030,10 @@ def reconstruct(dk2l, dk1l, da1, dpx, dx_m=None, dy_m=None, k2l0=0.0, sigma_y_m=
     s2 = -2.0 * slope - x0 ** 2 + y0 ** 2 + sigma_y_m ** 2
     s2_err = 2.0 * np.sqrt(slope_err ** 2 + (x0 * x0_err) ** 2 + (y0 * y0_err) ** 2)
     sig = np.sqrt(s2) if s2 > 0 else np.nan
+    if not s2 > 0:
+        warnings.warn(f"reconstructed sigma_x^2 = {s2:.3g} m^2 <= 0 (+- {s2_err:.2g}): sigma_x is NaN; "
+                      "the angle-change slope is too small for the offsets X0, Y0", BeamkitWarning,
+                      stacklevel=2)
     return Reconstruction(sigma_x_m=float(sig), sigma_x_err_m=float(s2_err / (2 * sig)) if s2 > 0 else np.nan,
                           sigma_x2_m2=float(s2), sigma_x2_err_m2=float(s2_err), x0_m=float(x0),
                           x0_err_m=float(x0_err), y0_m=float(y0), y0_err_m=float(y0_err),
