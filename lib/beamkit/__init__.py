@@ -18,6 +18,9 @@ Modules are named for the physics:
 * :mod:`beamkit.beam`: matched Gaussian distributions and beam moments;
 * :mod:`beamkit.bpm`: emittances from the quadrupole moments of 4-plate BPMs: plate
   signals, modes, the least-squares fit, a booster-like ring and a simulated ramp;
+* :mod:`beamkit.fits`: weighted polynomial fits with Birge-scaled errors;
+* :mod:`beamkit.sextupole_scan`: sextupole strength scans: calibration, alignment and beam
+  size;
 * :mod:`beamkit.radiation`: synchrotron radiation of one particle, radiation integrals and
   the equilibrium of electron rings;
 * :mod:`beamkit.plotting`: optics along ``s`` with the magnet layout, phase space;
@@ -25,8 +28,7 @@ Modules are named for the physics:
 * :mod:`beamkit._threads`: how many threads the compiled and BLAS code may use (CPU
   affinity, cgroup quota, ``BEAMKIT_NUM_THREADS``).
 
-Coming with their chapters: ``beamkit.fits``, ``beamkit.sextupole_scan``,
-``beamkit.ring_design``. ``CONTRIBUTING.md`` has the module map.
+Coming with its chapter: ``beamkit.ring_design``. ``CONTRIBUTING.md`` has the module map.
 
 Units are SI throughout (m, rad, eV for energies); mm and mrad appear only on plot axes.
 """
