@@ -51,7 +51,7 @@ import weakref
 from . import _validate as _v
 from .errors import InputError, MadxError, MadxTimeoutError
 
-__all__ = ["DEFAULT_TIMEOUT_S", "MadxSession", "session"]
+__all__ = ["CLOSE_GRACE_S", "DEFAULT_TIMEOUT_S", "MadxSession", "session"]
 
 #: Time limit (s) of one :meth:`MadxSession.input` unless the session or the call sets
 #: another. Generous: the book's longest MAD-X input (a chromaticity match) takes ~1 s.
@@ -188,7 +188,7 @@ class MadxSession:
             interpreter behind the session's back (use :meth:`close`).
         timeout_s : float or None
             Time limit in seconds for this input; by default the session's
-            :attr:`timeout_s`. Past it the child is killed and
+            ``timeout_s``. Past it the child is killed and
             :class:`beamkit.MadxTimeoutError` is raised.
 
         Returns
