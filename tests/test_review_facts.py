@@ -571,3 +571,102 @@ def test_p12_unscaled_vandermonde_is_ill_conditioned_not_degenerate():
         values = np.polyval(coef[::-1], deltas)
         found, _ = poly_fit(deltas, values, order)
         assert abs(found[1] - coef[1]) < 1e-12
+
+
+# ----------------------------------------------------------------------------- point 9
+def test_p9_sextupole_chromaticity_is_the_dispersive_integral_exactly():
+    """What twiss_matrices leaves out (it treats sextupoles as drifts): MAD-X's sextupole
+    contribution is (1/4 pi) sum k2 integral(beta D) ds, exactly (first-order perturbation
+    theory is exact for a derivative), with the drift-like optics inside each magnet:
+    the matched cell's dq_x = 0 while a drift model keeps the bare -0.32183."""
+    with madx_with(lattices.lhc_fodo_cell(sextupoles=True)) as mad:
+        k2 = madx_match_zero(mad)
+        matched = madx_summary(mad)
+        table = mad.table.twiss
+        names = [n.split(":")[0] for n in table.name]
+        beta0 = beta0_of(matched)
+        predicted = np.zeros(2)
+        for name, k in zip(("sext1", "sext2"), k2):
+            i = names.index(name) - 1  # the row before the magnet: its entrance
+            length = 1.0
+            d, dp = table.dx[i] * beta0, table.dpx[i] * beta0
+            for j, (b, a) in enumerate(((table.betx[i], table.alfx[i]), (table.bety[i], table.alfy[i]))):
+                g = (1 + a * a) / b
+                integral = (b * d * length + (b * dp - 2 * a * d) * length**2 / 2
+                            + (g * d - 2 * a * dp) * length**3 / 3 + g * dp * length**4 / 4)
+                predicted[j] += (1 if j == 0 else -1) * k * integral / (4 * np.pi)
+        mad.input("k2sext1 = 0; k2sext2 = 0;")
+        bare = madx_summary(mad)
+    assert abs(matched["dq1"]) < 1e-12 and abs(matched["dq2"]) < 1e-12
+    assert abs(bare["dq1"] * beta0 - (-0.3218296049)) < 1e-10  # what a drift model returns
+    # rounding only (the result is 0.32 on both sides)
+    assert abs((matched["dq1"] - bare["dq1"]) * beta0 - predicted[0]) < 1e-13
+    assert abs((matched["dq2"] - bare["dq2"]) * beta0 - predicted[1]) < 1e-13
+
+
+# ----------------------------------------------------------------------------- point 10
+LHC_L, LHC_LQ, LHC_LB, LHC_K1 = 110.0, 3.3, 14.3, 0.008
+LHC_BEND_CENTRES = (12.0, 27.5, 43.0, 67.0, 82.5, 98.0)
+
+
+def lhc_cell_pieces(theta):
+    """(kind, length, parameter) in beam order: the source's cell, from its numbers."""
+    items = [("q", 0.0, LHC_LQ / 2, LHC_K1)]
+    items += [("b", c - LHC_LB / 2, LHC_LB, theta / LHC_LB) for c in LHC_BEND_CENTRES[:3]]
+    items += [("q", LHC_L / 2 - LHC_LQ / 2, LHC_LQ, -LHC_K1)]
+    items += [("b", c - LHC_LB / 2, LHC_LB, theta / LHC_LB) for c in LHC_BEND_CENTRES[3:]]
+    items += [("q", LHC_L - LHC_LQ / 2, LHC_LQ / 2, LHC_K1)]
+    pieces, s = [], 0.0
+    for kind, start, length, p in items:
+        if start > s + 1e-12:
+            pieces.append(("d", start - s, 0.0))
+        pieces.append((kind, length, p))
+        s = start + length
+    return pieces
+
+
+def focusing2(k, length):
+    if k == 0:
+        return drift2(length)
+    return quad2(k, length)
+
+
+def matrix_tune(theta, plane, delta):
+    """Tune from 2x2 matrices with only the k/(1+delta) chromatic terms (quadrupoles and
+    the bends' weak focusing h^2): what beamkit's matrix optics does."""
+    m = np.eye(2)
+    for kind, length, p in lhc_cell_pieces(theta):
+        if kind == "q":
+            k = (p if plane == 0 else -p) / (1 + delta)
+        elif kind == "b":
+            k = p * p / (1 + delta) if plane == 0 else 0.0
+        else:
+            k = 0.0
+        m = focusing2(k, length) @ m
+    mu = math.acos((m[0, 0] + m[1, 1]) / 2)
+    return (mu if m[0, 1] > 0 else 2 * math.pi - mu) / (2 * math.pi)
+
+
+def test_p10_bend_chromatic_terms_are_first_order_in_delta_second_in_angle():
+    theta0 = 2 * math.pi / 1232
+    missing = {}
+    for theta in (theta0, theta0 / 2, 0.0):
+        cell = lattices.lhc_fodo_cell(bend_angle_rad=theta) if theta else lattices.lhc_fodo_cell(bends_on=False)
+        with madx_with(cell) as mad:
+            s = madx_summary(mad)
+        beta0 = beta0_of(s)
+        # same linear optics: tunes agree to rounding
+        assert abs(matrix_tune(theta, 0, 0.0) - s["q1"]) < 1e-13
+        assert abs(matrix_tune(theta, 1, 0.0) - s["q2"]) < 1e-13
+        h = 1e-6  # central difference: truncation ~1e-12 Q''', rounding 1e-16/1e-6 = 1e-10
+        dq = [(matrix_tune(theta, p, h) - matrix_tune(theta, p, -h)) / (2 * h) for p in (0, 1)]
+        missing[theta] = np.array([s["dq1"] * beta0 - dq[0], s["dq2"] * beta0 - dq[1]])
+    # without bends nothing is missing (the central-difference rounding, 1e-10)
+    assert np.all(np.abs(missing[0.0]) < 3e-10)
+    # with the LHC angle: 3.10e-4 in Q'_x and 2.11e-4 in Q'_y (not "a few 1e-4 in Q'_y" only)
+    assert abs(missing[theta0][0] - 3.1019e-4) < 1e-8
+    assert abs(missing[theta0][1] - 2.1111e-4) < 1e-8
+    # a quarter at half the angle: curvature h times dispersion D ~ h, i.e. terms
+    # first order in delta and second order in the bend angle, not "higher-order" ones
+    ratio = missing[theta0] / missing[theta0 / 2]
+    assert np.allclose(ratio, 4.0, rtol=2e-3), ratio
