@@ -136,9 +136,12 @@ def twiss_madx(mad, sequence=None, max_step_m=None, chrom=False):
         ``select, flag=interpolate, step``), for smooth plots. By default the table
         holds element ends and centres (``slice=2``), where beta peaks in quadrupoles.
     chrom : bool
-        ``twiss, chrom``: chromaticities by finite differences in ``deltap`` (what
-        ``match, chrom`` uses) instead of MAD-X's default approximation. The two differ
-        by a few 1e-6 when sextupoles are strong (3.5e-6 at Q' = 1 in the LHC cell).
+        ``twiss, chrom``: MAD-X's ``dq1``, ``dq2`` become a one-sided finite difference
+        in ``deltap = 1e-6`` (what ``match, chrom`` uses), off by ``(Q''/2) 1e-6``:
+        4.9e-7 on the LHC cell without sextupoles, 2e-6 to 4e-6 at Q' = 1. The default
+        (plain ``twiss``) is the exact, analytic chromaticity: it agrees with a cubic fit
+        to tracked tunes to 1e-11 (issue 9, point 4). Keep the default unless you want
+        to reproduce ``match, chrom``.
 
     Notes
     -----
@@ -158,6 +161,9 @@ def twiss_madx(mad, sequence=None, max_step_m=None, chrom=False):
     mad.input("\n".join(cmds))
     tw = mad.madx.table.twiss
     summ = tw.summary  # the twiss table's header: beam and the global quantities
+    # The header holds 10 significant digits; table.summ holds full doubles.
+    full = mad.madx.table.summ
+    summ = {**summ, **{k: float(full[k][0]) for k in ("q1", "q2", "dq1", "dq2")}}
     beta0 = math.sqrt(1.0 - 1.0 / float(summ["gamma"]) ** 2)
     table = pd.DataFrame({
         "name": [n.split(":")[0] for n in tw.name],
