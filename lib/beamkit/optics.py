@@ -244,9 +244,13 @@ def twiss_matrices(lattice, thin=False, max_step_m=0.5, delta_step=1e-6):
     Notes
     -----
     The chromaticity here contains only the linear chromatic focusing of
-    quadrupoles and bends (``k/(1+delta)``); it leaves out the higher-order terms of
-    bends with dispersion (their geometric and edge terms) that MAD-X and xtrack include.
-    For the LHC cell with bends this is a difference of about 2e-4 in ``dq_y``.
+    quadrupoles and bends (``k/(1+delta)``); it leaves out the first-order chromatic
+    terms of the bends (curvature times dispersion, ~theta^2: first order in delta,
+    second order in the bending angle) that MAD-X and xtrack include. For the LHC cell
+    with bends this is 3.1e-4 in ``dq_x`` and 2.1e-4 in ``dq_y`` (issue 9, point 10).
+    Sextupoles are treated as drifts: their chromatic effect on the dispersive orbit,
+    (1/4 pi) sum k2 integral(beta D) ds, is NOT included, so a cell matched to Q' = 0
+    still returns its natural chromaticity here (issue 9, point 9).
     """
     max_step_m = v.scalar("max_step_m", max_step_m, positive=True, unit="m")
     delta_step = v.scalar("delta_step", delta_step, positive=True, maximum=1e-2)
