@@ -136,9 +136,12 @@ def twiss_madx(mad, sequence=None, max_step_m=None, chrom=False):
         ``select, flag=interpolate, step``), for smooth plots. By default the table
         holds element ends and centres (``slice=2``), where beta peaks in quadrupoles.
     chrom : bool
-        ``twiss, chrom``: chromaticities by finite differences in ``deltap`` (what
-        ``match, chrom`` uses) instead of MAD-X's default approximation. The two differ
-        by a few 1e-6 when sextupoles are strong (3.5e-6 at Q' = 1 in the LHC cell).
+        ``twiss, chrom``: MAD-X's ``dq1``, ``dq2`` become a one-sided finite difference
+        in ``deltap = 1e-6`` (what ``match, chrom`` uses), off by ``(Q''/2) 1e-6``:
+        4.9e-7 on the LHC cell without sextupoles, 2e-6 to 4e-6 at Q' = 1. The default
+        (plain ``twiss``) is the exact, analytic chromaticity: it agrees with a cubic fit
+        to tracked tunes to 1e-11 (issue 9, point 4). Keep the default unless you want
+        to reproduce ``match, chrom``.
 
     Notes
     -----
@@ -158,6 +161,9 @@ def twiss_madx(mad, sequence=None, max_step_m=None, chrom=False):
     mad.input("\n".join(cmds))
     tw = mad.madx.table.twiss
     summ = tw.summary  # the twiss table's header: beam and the global quantities
+    # The header holds 10 significant digits; table.summ holds full doubles.
+    full = mad.madx.table.summ
+    summ = {**summ, **{k: float(full[k][0]) for k in ("q1", "q2", "dq1", "dq2")}}
     beta0 = math.sqrt(1.0 - 1.0 / float(summ["gamma"]) ** 2)
     table = pd.DataFrame({
         "name": [n.split(":")[0] for n in tw.name],
@@ -238,9 +244,13 @@ def twiss_matrices(lattice, thin=False, max_step_m=0.5, delta_step=1e-6):
     Notes
     -----
     The chromaticity here contains only the linear chromatic focusing of
-    quadrupoles and bends (``k/(1+delta)``); it leaves out the higher-order terms of
-    bends with dispersion (their geometric and edge terms) that MAD-X and xtrack include.
-    For the LHC cell with bends this is a difference of about 2e-4 in ``dq_y``.
+    quadrupoles and bends (``k/(1+delta)``); it leaves out the first-order chromatic
+    terms of the bends (curvature times dispersion, ~theta^2: first order in delta,
+    second order in the bending angle) that MAD-X and xtrack include. For the LHC cell
+    with bends this is 3.1e-4 in ``dq_x`` and 2.1e-4 in ``dq_y`` (issue 9, point 10).
+    Sextupoles are treated as drifts: their chromatic effect on the dispersive orbit,
+    (1/4 pi) sum k2 integral(beta D) ds, is NOT included, so a cell matched to Q' = 0
+    still returns its natural chromaticity here (issue 9, point 9).
     """
     max_step_m = v.scalar("max_step_m", max_step_m, positive=True, unit="m")
     delta_step = v.scalar("delta_step", delta_step, positive=True, maximum=1e-2)
