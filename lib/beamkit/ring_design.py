@@ -54,6 +54,7 @@ __all__ = [
     "slip_from_momentum_compaction",
     "time_of_flight",
     "tune_knob",
+    "xtrack_line",
 ]
 
 _COORDINATES = ("xtrack", "transport", "madx")
@@ -787,3 +788,20 @@ def tune_knob(objective, bracket, *, name="knob", xtol=1e-12):
     if not info.converged:
         raise ConvergenceError(f"tuning {name}", None)
     return float(x)
+
+
+def xtrack_line(lattice, num_multipole_kicks=20):
+    """``lattice.to_xtrack()`` with the sextupoles integrated by ``num_multipole_kicks`` kicks.
+
+    xtrack's thick sextupoles default to one kick at the centre; with 20 or more kicks they
+    agree with MAD-X's thick sextupoles to a few 1e-6 (physics notes of the project).
+    """
+    if not hasattr(lattice, "to_xtrack"):
+        raise InputError("lattice", lattice, "must be a beamkit.lattices.Lattice",
+                         "build it with beamkit.lattices or fodo_ring")
+    n = v.integer("num_multipole_kicks", num_multipole_kicks, minimum=1)
+    line = lattice.to_xtrack()
+    for mag in lattice.magnets:
+        if mag.kind == "sextupole":
+            line[mag.name].num_multipole_kicks = n
+    return line
