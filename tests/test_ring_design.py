@@ -7,6 +7,7 @@ family) and checks it by many-turn tracking and by PTC, which the recipe does no
 """
 
 import math
+import tempfile
 
 import numpy as np
 import pytest
@@ -23,7 +24,8 @@ def ring_a():
 
 def _madx_results(lattice, ptc=False):
     """Everything needed from MAD-X (and PTC), copied out before the session closes."""
-    with madx.session(allow_warnings=True) as mad:
+    with madx.session(allow_warnings=True) as mad, tempfile.TemporaryDirectory() as tmp:
+        mad.madx.chdir(tmp)  # PTC writes internal_mag_pot.txt into MAD-X's working directory
         mad.load(lattice)
         mad.input("twiss, rmatrix;")
         t = mad.madx.table.twiss
