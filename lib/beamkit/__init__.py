@@ -12,7 +12,9 @@ Modules are named for the physics:
 * :mod:`beamkit.fieldmap`: 3D magnetic field maps: reading, interpolation, tracking,
   synthetic magnets, multipole fits and current scans;
 * :mod:`beamkit.beam`: matched Gaussian distributions and beam moments;
-* :mod:`beamkit.plotting`: optics along ``s`` with the magnet layout, phase space.
+* :mod:`beamkit.plotting`: optics along ``s`` with the magnet layout, phase space;
+* :mod:`beamkit.ring_design`: a ring from its one-turn matrix (Twiss, integer tune,
+  chromaticity, momentum compaction, slip factor) and isochronous rings.
 
 Units are SI throughout (m, rad, eV for energies); mm and mrad appear only on plot axes.
 """

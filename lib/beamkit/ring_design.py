@@ -8,8 +8,7 @@ needs the phase followed element by element; the chromaticity comes from the mat
 ``+-delta`` (the chromatic terms); the second-order slip factor from the time of flight of
 particles on their off-momentum closed orbits.
 
-Coordinates of a 6x6 matrix
----------------------------
+**Coordinates of a 6x6 matrix.**
 ``"xtrack"``: ``(x, px, y, py, zeta, delta)`` with ``zeta = s - beta0 c t``: a late particle
 has a *smaller* zeta; over one turn ``Delta zeta = C - beta0 c T``, so that, with
 ``T0 = C / (beta0 c)``, ``T / T0 - 1 = -Delta zeta / C``. This is a time coordinate (the
@@ -45,6 +44,7 @@ __all__ = [
     "RingOptics",
     "TimeOfFlight",
     "chromaticity",
+    "closed_orbits",
     "convert_matrix",
     "fodo_ring",
     "follow_phase",
@@ -629,19 +629,78 @@ def momentum_compaction_from_slip(eta, eta_1, gamma0):
     return a1, e2 + g * a1 - (3 * g - g * g) / 2
 
 
+def _check_line(line):
+    if not (hasattr(line, "track") and hasattr(line, "particle_ref") and hasattr(line, "build_particles")):
+        raise InputError("line", line, "must be an xtrack.Line", "build it with Lattice.to_xtrack()")
+    if line.particle_ref is None:
+        raise InputError("line", line, "has no particle_ref", "set line.particle_ref")
+
+
+def _closed_orbits(line, d, tol_m=1e-13, max_iter=20):
+    """4D closed orbits (n, 4) for the momentum deviations ``d``, by Newton on one-turn tracking."""
+    n = len(d)
+    co = np.zeros((n, 4))
+    eps = 1e-8
+    names = ("x", "px", "y", "py")
+    for _ in range(max_iter):
+        starts = np.repeat(co[:, None, :], 5, axis=1)  # centre and four displaced copies
+        for k in range(4):
+            starts[:, k + 1, k] += eps
+        flat = starts.reshape(-1, 4)
+        p = line.build_particles(x=flat[:, 0], px=flat[:, 1], y=flat[:, 2], py=flat[:, 3], zeta=0.0,
+                                 delta=np.repeat(d, 5))
+        line.track(p, num_turns=1)
+        order = np.argsort(p.particle_id)
+        if np.any(np.asarray(p.state)[order] <= 0):
+            raise ConvergenceError("the 4D closed-orbit search", None,
+                                   "a particle was lost: use smaller momentum deviations")
+        out = np.stack([np.asarray(getattr(p, nm))[order] for nm in names], axis=1).reshape(n, 5, 4)
+        residual = out[:, 0, :] - co
+        if np.max(np.abs(residual)) < tol_m:
+            return co
+        jac = (out[:, 1:, :] - out[:, :1, :]) / eps  # (n, k, i) = d out_i / d start_k
+        for j in range(n):
+            co[j] += np.linalg.solve(jac[j].T - np.eye(4), -residual[j])
+    raise ConvergenceError("the 4D closed-orbit search", float(np.max(np.abs(residual))))
+
+
+def closed_orbits(line, deltas):
+    """4D closed orbits of an xtrack ring for several momentum deviations (no RF).
+
+    Newton iterations on one-turn tracking (finite-difference Jacobian), all momenta at once;
+    converged to 1e-13 m.
+
+    Parameters
+    ----------
+    line : xtrack.Line
+        The ring, with ``particle_ref`` set. Only tracked, never changed.
+    deltas : array_like
+        Momentum deviations, ``|delta| < 0.1``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``delta``, ``x``, ``px``, ``y``, ``py`` (m and 1) at the line's start.
+    """
+    _check_line(line)
+    d = v.array("deltas", deltas, ndim=1, min_size=1, greater_than=-0.1, maximum=0.1)
+    co = _closed_orbits(line, d)
+    return pd.DataFrame({"delta": d, "x": co[:, 0], "px": co[:, 1], "y": co[:, 2], "py": co[:, 3]})
+
+
 def time_of_flight(line, deltas, n_turns=1, fit_order=3):
     """Track particles on their off-momentum closed orbits and fit the revolution time.
 
-    Each particle starts on the 4D closed orbit of its ``delta`` (from xtrack's ``twiss``
-    at ``delta0``) with ``zeta = 0`` and is tracked ``n_turns`` turns (no RF: delta is
-    constant). Its ``zeta`` falls behind by ``C - beta0 c T`` per turn, exactly, so
+    Each particle starts on the 4D closed orbit of its ``delta`` (:func:`closed_orbits`)
+    with ``zeta = 0`` and is tracked ``n_turns`` turns (no RF: delta is constant). Its
+    ``zeta`` falls behind by ``C - beta0 c T`` per turn, exactly, so
     ``T / T0 - 1 = -Delta zeta / (n_turns C)``; a polynomial of ``fit_order`` in delta
     (one order above what is wanted, abscissa scaled) gives ``eta`` and ``eta_1``.
 
     Parameters
     ----------
     line : xtrack.Line
-        The ring, with ``particle_ref`` set. It is copied, never modified.
+        The ring, with ``particle_ref`` set. It is only tracked, never changed.
     deltas : array_like
         Momentum deviations (at least ``fit_order + 2`` distinct values, ``|delta| < 0.1``).
     n_turns : int
@@ -653,30 +712,23 @@ def time_of_flight(line, deltas, n_turns=1, fit_order=3):
     -------
     TimeOfFlight
     """
-    if not (hasattr(line, "track") and hasattr(line, "particle_ref")):
-        raise InputError("line", line, "must be an xtrack.Line", "build it with Lattice.to_xtrack()")
-    if line.particle_ref is None:
-        raise InputError("line", line, "has no particle_ref", "set line.particle_ref")
+    _check_line(line)
     order = v.integer("fit_order", fit_order, minimum=2, maximum=6)
     d = v.array("deltas", deltas, ndim=1, min_size=order + 2, greater_than=-0.1, maximum=0.1)
     if len(np.unique(d)) < order + 2:
         raise InputError("deltas", deltas, f"needs at least {order + 2} distinct values",
                          "spread the momentum deviations")
     n = v.integer("n_turns", n_turns, minimum=1)
-    work = line.copy()
-    work.build_tracker()
-    beta0 = float(work.particle_ref.beta0[0])
-    gamma0 = float(work.particle_ref.gamma0[0])
-    circ = float(work.get_length())
-    dzeta = np.empty(len(d))
-    for i, di in enumerate(d):
-        tw = work.twiss(method="4d", delta0=float(di))
-        p = work.build_particles(x=tw.x[0], px=tw.px[0], y=tw.y[0], py=tw.py[0], zeta=0.0, delta=float(di))
-        work.track(p, num_turns=n)
-        if p.state[0] <= 0:
-            raise InputError("deltas", deltas, f"the particle at delta = {di:g} was lost",
-                             "use smaller momentum deviations")
-        dzeta[i] = float(p.zeta[0]) / n
+    beta0 = float(line.particle_ref.beta0[0])
+    gamma0 = float(line.particle_ref.gamma0[0])
+    circ = float(line.get_length())
+    co = _closed_orbits(line, d)
+    p = line.build_particles(x=co[:, 0], px=co[:, 1], y=co[:, 2], py=co[:, 3], zeta=0.0, delta=d)
+    line.track(p, num_turns=n)
+    idx = np.argsort(p.particle_id)
+    if np.any(np.asarray(p.state)[idx] <= 0):
+        raise InputError("deltas", deltas, "some particles were lost", "use smaller momentum deviations")
+    dzeta = np.asarray(p.zeta)[idx] / n
     rel = -dzeta / circ  # T / T0 - 1
     scale = float(np.max(np.abs(d))) or 1.0
     coef = np.polynomial.polynomial.polyfit(d / scale, rel, order)
