@@ -368,14 +368,14 @@ def ring_from_matrix(m, circumference_m=None, beta0=None, coordinates="xtrack", 
 
     Raises
     ------
-    InputError
-        A matrix of the wrong shape, non-symplectic, coupled or with RF; a 6x6 without
-        ``beta0`` or ``circumference_m``.
-    UnstableLatticeError
+    beamkit.UnstableLatticeError
         ``|trace| >= 2`` in a plane.
 
     Notes
     -----
+    Bad input raises ``beamkit.InputError``: a matrix of the wrong shape, non-symplectic,
+    coupled or with RF; a 6x6 without ``beta0`` or ``circumference_m``.
+
     ``cos(mu) = (M11 + M22)/2``, ``beta = M12 / sin(mu)``, ``alpha = (M11 - M22) / (2 sin
     mu)``, the dispersion solves ``(1 - M) D = M_delta``, and on that closed orbit the
     time row gives ``eta = -(R51 D + R52 D' + R56) / C`` in xtrack coordinates
@@ -441,7 +441,7 @@ def ring_from_matrix(m, circumference_m=None, beta0=None, coordinates="xtrack", 
 def lattice_matrix_6d(lattice, coordinates="transport"):
     """The 6x6 one-turn matrix of a :class:`beamkit.lattices.Lattice`, built from its slices.
 
-    The transverse blocks are those of :meth:`Lattice.transfer_matrices`; the path-length
+    The transverse blocks are those of :meth:`beamkit.lattices.Lattice.transfer_matrices`; the path-length
     row is the integral of ``h x ds`` through each sector bend in closed form: for a bend
     of curvature ``h`` and length ``L`` (weak focusing ``k = h^2``),
     ``R51 = sin(hL)``, ``R52 = (1 - cos(hL)) / h``, ``R56 = L - sin(hL) / h``
@@ -495,7 +495,7 @@ def follow_phase(matrices, plane="x"):
     ----------
     matrices : sequence
         Element matrices in beam order: arrays (2x2, 3x3 of one plane, 4x4 or 6x6) or the
-        :class:`beamkit.lattices.Slice` objects of :meth:`Lattice.transfer_matrices`.
+        :class:`beamkit.lattices.Slice` objects of :meth:`beamkit.lattices.Lattice.transfer_matrices`.
     plane : {"x", "y"}
         The plane of a 4x4 or 6x6 (2x2 and 3x3 matrices hold one plane in their first
         block; ``plane`` then only names it).
