@@ -276,3 +276,16 @@ def test_isochronous_design_by_tracking_and_ptc():
     # the two codes' second-order momentum compaction agree to 2e-4 relative of ~0.08
     # (test above): 2e-5 absolute; plus the sextupole model (20 kicks vs thick): allow 1e-4
     assert abs(eta1_ptc) < 1e-4, eta1_ptc
+
+
+def test_closed_orbits_against_xtrack_twiss(xt_a):
+    """beamkit's Newton search on one-turn tracking against xtrack's own closed-orbit finder."""
+    line = xt_a["line"]
+    deltas = np.array([-2e-3, 0.0, 1e-3, 3e-3])
+    co = rd.closed_orbits(line, deltas)
+    for d, row in zip(deltas, co.itertuples()):
+        tw = line.twiss(method="4d", delta0=float(d))
+        # both converge to ~1e-13 m; the orbits are up to ~1e-2 m
+        assert row.x == pytest.approx(tw.x[0], abs=1e-11)
+        assert row.px == pytest.approx(tw.px[0], abs=1e-12)
+        assert abs(row.y) < 1e-15 and abs(row.py) < 1e-15

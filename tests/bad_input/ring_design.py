@@ -32,6 +32,18 @@ _RF = _ring6()
 _RF[5, 4] = 1e-3
 
 
+class _FakeLine:
+    """Passes the type check; the call must fail on its arguments before tracking."""
+
+    particle_ref = object()
+
+    def track(self, *args, **kwargs):
+        raise AssertionError("must not be reached")
+
+    def build_particles(self, *args, **kwargs):
+        raise AssertionError("must not be reached")
+
+
 def _not_a_line():
     return object()
 
@@ -76,6 +88,9 @@ CASES = [
      ["method", "'chromatic_terms'"]),
     ("tof-not-a-line", lambda: rd.time_of_flight(_not_a_line(), np.linspace(-1e-3, 1e-3, 7)), InputError,
      ["line", "xtrack"]),
+    ("closed-orbits-not-a-line", lambda: rd.closed_orbits("ring", [0.0]), InputError, ["line", "xtrack"]),
+    ("tof-too-few-deltas", lambda: rd.time_of_flight(_FakeLine(), [0.0, 1e-3]), InputError,
+     ["deltas", "at least 5"]),
     ("slip-gamma-below-one", lambda: rd.slip_from_momentum_compaction(0.3, 0.1, 0.9), InputError,
      ["gamma0", ">= 1"]),
     ("ring-too-few-cells", lambda: rd.fodo_ring(2, 100.0, 0.1, -0.1, gamma0=2.0), InputError,
