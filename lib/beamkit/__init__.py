@@ -28,7 +28,10 @@ Modules are named for the physics:
 * :mod:`beamkit._threads`: how many threads the compiled and BLAS code may use (CPU
   affinity, cgroup quota, ``BEAMKIT_NUM_THREADS``).
 
-Coming with its chapter: ``beamkit.ring_design``. ``CONTRIBUTING.md`` has the module map.
+* :mod:`beamkit.ring_design`: a ring from its one-turn matrix (Twiss, integer tune,
+  chromaticity, momentum compaction, slip factor) and isochronous rings.
+
+``CONTRIBUTING.md`` has the module map.
 
 Units are SI throughout (m, rad, eV for energies); mm and mrad appear only on plot axes.
 """
