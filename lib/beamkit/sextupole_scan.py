@@ -1,5 +1,9 @@
 """Sextupole strength scans: calibration, alignment and beam size (CESR method).
 
+About 1300 lines, over the project's ~400: one measurement method from model ring to survey
+(ring and closed orbit, scans, reconstruction, calibration, survey), landed whole with its
+chapter; splitting it into a subpackage by those five parts is open work.
+
 Changing the integrated strength of one sextupole by dK2L kicks a beam with centroid
 (X0, Y0) relative to the magnet centre and RMS sizes (sigma_x, sigma_y). Averaged over a
 Gaussian beam, the change of kick is (code convention, as MAD-X and xtrack,
