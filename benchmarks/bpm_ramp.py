@@ -8,20 +8,10 @@ The simulation itself (and the MAD-X optics) is not timed.
 
 from __future__ import annotations
 
-import time
-
-
-def _best(func, repeat=5):
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        func()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
 
 def main(n_turns=20000):
     import numpy as np
+    from run import best_time as _best
 
     from beamkit import bpm
 

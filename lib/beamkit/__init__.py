@@ -26,8 +26,7 @@ Modules are named for the physics:
 * :mod:`beamkit.plotting`: optics along ``s`` with the magnet layout, phase space;
 * :mod:`beamkit.reference_values`: published numbers the tests and chapters compare with;
 * :mod:`beamkit._threads`: how many threads the compiled and BLAS code may use (CPU
-  affinity, cgroup quota, ``BEAMKIT_NUM_THREADS``).
-
+  affinity, cgroup quota, ``BEAMKIT_NUM_THREADS``);
 * :mod:`beamkit.ring_design`: a ring from its one-turn matrix (Twiss, integer tune,
   chromaticity, momentum compaction, slip factor) and isochronous rings.
 
@@ -37,31 +36,8 @@ Units are SI throughout (m, rad, eV for energies); mm and mrad appear only on pl
 """
 
 from . import errors
-from .errors import (
-    BeamkitError,
-    BeamkitWarning,
-    ConvergenceError,
-    FieldMapError,
-    IllConditionedError,
-    InputError,
-    MadxError,
-    MadxTimeoutError,
-    OutsideFieldMapError,
-    UnstableLatticeError,
-)
+from .errors import *  # noqa: F403 - the error classes, listed once in errors.__all__
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "BeamkitError",
-    "BeamkitWarning",
-    "ConvergenceError",
-    "FieldMapError",
-    "IllConditionedError",
-    "InputError",
-    "MadxError",
-    "MadxTimeoutError",
-    "OutsideFieldMapError",
-    "UnstableLatticeError",
-    "__version__",
-]
+__all__ = [*errors.__all__, "__version__"]
