@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
 from .. import _validate as v
 from ..errors import InputError
 from ..fits import fit_polynomial
-from ._maps import _machine_betas, _segments
+from ._maps import _machine_betas, _segments, _sextupole_node, _sextupoles_off
 from ._orbit import closed_orbit, quadrupole_term_from_tunes
-from ._ring import Ring
+from ._ring import _check_ring
 
 
 @dataclass(frozen=True)
@@ -40,10 +40,9 @@ class Calibration:
 
 def _bump_kicks(ring, sextupole, height_m):
     """Three-corrector closed bump of height ``height_m`` at the sextupole (linear optics)."""
-    plain = replace(ring, k2l=np.zeros_like(ring.k2l), _cache={})
-    nodes, maps = _segments(plain, False)
+    nodes, maps = _segments(_sextupoles_off(ring), False)
     n = len(nodes)
-    js = next(i for i, nd in enumerate(nodes) if nd[0] == "sextupole" and nd[1] == sextupole)
+    js = _sextupole_node(nodes, sextupole)
     bpms = [i for i, nd in enumerate(nodes) if nd[0] == "bpm"]
     # correctors: the second BPM upstream of the sextupole (the first one sits right next to
     # it, with no phase advance in between) and the next two BPMs downstream
@@ -98,9 +97,7 @@ def calibrate(ring, sextupole=0, bumps_m=(-2e-3, -1e-3, 0.0, 1e-3, 2e-3), dk2l=2
     -------
     Calibration
     """
-    if not isinstance(ring, Ring):
-        raise InputError("ring", ring, "must be a beamkit.sextupole_scan.Ring", "build one with fodo_ring")
-    sextupole = v.integer("sextupole", sextupole, minimum=0, maximum=ring.n_sextupoles - 1)
+    sextupole = _check_ring(ring, sextupole)
     bumps = v.array("bumps_m", bumps_m, ndim=1, min_size=3, unit="m")
     v.plausible("bumps_m", float(np.max(np.abs(bumps))), 0.0, 0.02, "m", "bump heights are in metres")
     dk2l = v.scalar("dk2l", dk2l, unit="1/m^2")

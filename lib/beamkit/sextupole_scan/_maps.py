@@ -52,6 +52,25 @@ def _segments(ring, six_d):
     return nodes, maps
 
 
+def _sextupoles_off(ring):
+    """A copy of ``ring`` with every sextupole off (and a cache of its own)."""
+    return replace(ring, k2l=np.zeros_like(ring.k2l), _cache={})
+
+
+def _sextupole_node(nodes, sextupole):
+    """Position of sextupole number ``sextupole`` in the node list of :func:`_segments`."""
+    return next(i for i, nd in enumerate(nodes) if nd[0] == "sextupole" and nd[1] == sextupole)
+
+
+def _sextupole_kick(k2l, u, w, sigma_x_m=0.0, sigma_y_m=0.0):
+    """Kick (dpx, dpy) of a thin sextupole at offsets (u, w) from its centre (m), in rad.
+
+    With beam sizes, the beam-averaged kick: the dipole term -k2l (sigma_x^2 - sigma_y^2)/2
+    is added to dpx.
+    """
+    return -0.5 * k2l * (u ** 2 - w ** 2 + sigma_x_m ** 2 - sigma_y_m ** 2), k2l * u * w
+
+
 def _node_kick(ring, node, z, kicks, sext_override):
     """Apply a node to states z (6, n) in place; return the 6x6 Jacobian for z[:, 0]."""
     kind, idx, _ = node
@@ -69,8 +88,9 @@ def _node_kick(ring, node, z, kicks, sext_override):
     w = z[2] - sy
     jac[1, 0], jac[1, 2] = -k2l * u[0], k2l * w[0]
     jac[3, 0], jac[3, 2] = k2l * w[0], k2l * u[0]
-    z[1] -= 0.5 * k2l * (u ** 2 - w ** 2 + beam_sig[0] ** 2 - beam_sig[1] ** 2)
-    z[3] += k2l * u * w
+    dpx, dpy = _sextupole_kick(k2l, u, w, *beam_sig)
+    z[1] += dpx
+    z[3] += dpy
     return jac
 
 
@@ -129,48 +149,56 @@ def _tunes(jac4):
     return out["x"], out["y"]
 
 
+def _block_twiss(m):
+    """(cos mu, sin mu, beta in m) of one plane's 2x2 block of a (weakly coupled) one-turn matrix.
+
+    Only meaningful for |cos mu| < 1: callers check stability first.
+    """
+    cos_mu = 0.5 * np.trace(m)
+    sin_mu = np.sign(m[0, 1]) * np.sqrt(max(1 - cos_mu ** 2, 1e-300))
+    return cos_mu, sin_mu, m[0, 1] / sin_mu
+
+
 def _machine_betas(jac):
     """Beta functions from the diagonal 2x2 blocks of a (weakly coupled) one-turn matrix."""
-    out = []
-    for i in (0, 2):
-        m = jac[i:i + 2, i:i + 2]
-        cos_mu = 0.5 * np.trace(m)
-        sin_mu = np.sign(m[0, 1]) * np.sqrt(max(1 - cos_mu ** 2, 1e-300))
-        out.append(m[0, 1] / sin_mu)
-    return out
+    return [_block_twiss(jac[i:i + 2, i:i + 2])[2] for i in (0, 2)]
+
+
+def _periodic_dispersion(jac):
+    """(D in m, D') from a 4D one-turn map with a delta column: (I - M) D = M[:, 5]."""
+    return np.linalg.solve(np.eye(2) - jac[:2, :2], jac[:2, 5])
+
+
+def _plain_one_turn(ring, node_name=None):
+    """The ring with the sextupoles off and its 6x6 one-turn matrix at a node (or the first node)."""
+    plain = _sextupoles_off(ring)
+    nodes, _ = _segments(plain, False)
+    start = 0 if node_name is None else [nd[2] for nd in nodes].index(node_name)
+    _, jac, _ = _one_turn(plain, np.zeros((6, 1)), False, {}, {}, start)
+    return plain, jac
 
 
 def _linear_optics(ring, node_name=None):
     """Uncoupled optics of the ring with the sextupoles off, at a node (or the ring start)."""
-    plain = replace(ring, k2l=np.zeros_like(ring.k2l), _cache={})
-    nodes, _ = _segments(plain, False)
-    start = 0 if node_name is None else [nd[2] for nd in nodes].index(node_name)
-    _, jac, _ = _one_turn(plain, np.zeros((6, 1)), False, {}, {}, start)
+    plain, jac = _plain_one_turn(ring, node_name)
     out = {}
     for plane, i in (("x", 0), ("y", 2)):
-        m = jac[i:i + 2, i:i + 2]
-        cos_mu = 0.5 * np.trace(m)
+        cos_mu, sin_mu, beta = _block_twiss(jac[i:i + 2, i:i + 2])
         if abs(cos_mu) >= 1:
             raise UnstableLatticeError(2 * cos_mu, plane)
-        sin_mu = np.sign(m[0, 1]) * np.sqrt(1 - cos_mu ** 2)
-        out[f"beta_{plane}_m"] = m[0, 1] / sin_mu
+        out[f"beta_{plane}_m"] = beta
         out[f"q_{plane}"] = (np.arctan2(sin_mu, cos_mu) / _TWO_PI) % 1.0
-    # dispersion from the 4D map with a delta column: (I - M) D = M[:, 5]
-    d = np.linalg.solve(np.eye(2) - jac[:2, :2], jac[:2, 5])
+    d = _periodic_dispersion(jac)
     out["dispersion_x_m"] = d[0]
     # momentum compaction: path length -sum(angle x_D) over the turn
-    x = np.array([d[0], d[1], 0, 0, 0, 1.0])
-    zeta = 0.0
     walk = ring.elements
     if node_name is not None:
         names = [e[1] for e in walk]
         k = names.index(node_name)
         walk = walk[k:] + walk[:k]
-    z = x.copy()
+    z = np.array([d[0], d[1], 0, 0, 0, 1.0])
     for kind, _, val in walk:
-        m = _element_matrix(kind, val, plain, False)
-        z = m @ z
-    zeta = z[4]
-    out["alpha_c"] = -zeta / plain.circumference_m
+        z = _element_matrix(kind, val, plain, False) @ z
+    out["alpha_c"] = -z[4] / plain.circumference_m
     out["circumference_m"] = plain.circumference_m
     return out

@@ -10,8 +10,8 @@ import pandas as pd
 
 from .. import _validate as v
 from ..errors import InputError
-from ._maps import _TWO_PI, _linear_optics, _segments, _solve_orbit, _tunes
-from ._ring import Ring
+from ._maps import _TWO_PI, _linear_optics, _segments, _sextupole_node, _solve_orbit, _tunes
+from ._ring import _check_ring
 
 
 @dataclass(frozen=True)
@@ -58,9 +58,7 @@ def design_optics(ring, sextupole=0):
     -------
     DesignOptics
     """
-    if not isinstance(ring, Ring):
-        raise InputError("ring", ring, "must be a beamkit.sextupole_scan.Ring", "build one with fodo_ring")
-    sextupole = v.integer("sextupole", sextupole, minimum=0, maximum=ring.n_sextupoles - 1)
+    sextupole = _check_ring(ring, sextupole)
     out = _linear_optics(ring, ring.sextupole_names[sextupole])
     return DesignOptics(**{k: float(val) for k, val in out.items()})
 
@@ -115,11 +113,9 @@ def closed_orbit(ring, sextupole=0, six_d=False, kicks=None, k2l_override=None):
     -------
     Orbit
     """
-    if not isinstance(ring, Ring):
-        raise InputError("ring", ring, "must be a beamkit.sextupole_scan.Ring", "build one with fodo_ring")
-    sextupole = v.integer("sextupole", sextupole, minimum=0, maximum=ring.n_sextupoles - 1)
+    sextupole = _check_ring(ring, sextupole)
     nodes, _ = _segments(ring, bool(six_d))
-    start = next(i for i, nd in enumerate(nodes) if nd[0] == "sextupole" and nd[1] == sextupole)
+    start = _sextupole_node(nodes, sextupole)
     z, jac, rec = _solve_orbit(ring, bool(six_d), kicks, k2l_override, start)
     q_x, q_y = _tunes(jac[:4, :4])
     bpm = np.array([nd[0] == "bpm" for nd in np.roll(np.array(nodes, dtype=object), -start, axis=0)])

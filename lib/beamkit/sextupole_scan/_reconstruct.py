@@ -134,15 +134,16 @@ def reconstruct(dk2l, dk1l, da1, dpx, dx_m=None, dy_m=None, k2l0=0.0, sigma_y_m=
                           chi2_ndf={"dk1l": fx.chi2_ndf, "da1": fy.chi2_ndf, "dpx": fp.chi2_ndf})
 
 
+def _pooled(scan):
+    """True dK2L, then the measured dK1L, da1, dpx, dx_m, dy_m of a scan, flattened over repeats."""
+    return (scan.flat("dk1l")[0], *(scan.flat(name)[1] for name in ("dk1l", "da1", "dpx", "dx_m", "dy_m")))
+
+
 def reconstruct_scan(scan, degree=3, use_orbit=True):
     """:func:`reconstruct` applied to a :class:`ScanResult` (repeats pooled)."""
     if not isinstance(scan, ScanResult):
         raise InputError("scan", scan, "must be a ScanResult", "use simulate_scan")
-    x, dk1l = scan.flat("dk1l")
-    _, da1 = scan.flat("da1")
-    _, dpx = scan.flat("dpx")
-    _, dx = scan.flat("dx_m")
-    _, dy = scan.flat("dy_m")
+    x, dk1l, da1, dpx, dx, dy = _pooled(scan)
     if not use_orbit:
         dx = dy = None
     return reconstruct(x, dk1l, da1, dpx, dx, dy, k2l0=scan.k2l0 if use_orbit else 0.0, degree=degree)

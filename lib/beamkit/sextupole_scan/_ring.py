@@ -89,6 +89,11 @@ class Ring:
                     "misalignments are given in metres")
         return replace(self, _cache={}, **fields)
 
+    def _true_k2l_and_b0(self, index):
+        """True strength of sextupole ``index`` (1/m^2) and its superposed beam-size dipole b0 (rad)."""
+        k2l = self.k2l[index] * self.calibration[index]
+        return k2l, 0.5 * k2l * (self.sigma_x_m ** 2 - self.sigma_y_m ** 2)
+
     def madx_input(self, sequence="ring"):
         """MAD-X input for the same ring: a sequence of thin multipoles, then EALIGN errors.
 
@@ -107,8 +112,7 @@ class Ring:
             elif kind == "dipole":
                 body = f"multipole, knl:={{{float(val)!r}}}"
             elif kind == "sextupole":
-                k2l = self.k2l[val] * self.calibration[val]
-                b0 = 0.5 * k2l * (self.sigma_x_m ** 2 - self.sigma_y_m ** 2)
+                k2l, b0 = self._true_k2l_and_b0(val)
                 # MAD-X bends the reference orbit with a multipole's knl(0): the beam-size
                 # dipole is a separate kicker (px += kick)
                 lines.append(f"{name}_b0: hkicker, kick = {float(-b0)!r}, at = {float(s_m)!r};")
@@ -142,8 +146,7 @@ class Ring:
             elif kind == "dipole":
                 elements.append(xt.Multipole(knl=[val], hxl=val, length=0.0))
             elif kind == "sextupole":
-                k2l = self.k2l[val] * self.calibration[val]
-                b0 = 0.5 * k2l * (self.sigma_x_m ** 2 - self.sigma_y_m ** 2)
+                k2l, b0 = self._true_k2l_and_b0(val)
                 elements.append(xt.Multipole(knl=[b0, 0.0, k2l], shift_x=self.shift_x_m[val],
                                              shift_y=self.shift_y_m[val]))
             else:
@@ -153,6 +156,16 @@ class Ring:
         line.particle_ref = xt.Particles(p0c=self.energy_ev, mass0=xt.ELECTRON_MASS_EV)
         line.build_tracker()
         return line
+
+
+def _check_ring(ring, sextupole=None):
+    """Raise :class:`InputError` unless ``ring`` is a :class:`Ring`; return the checked
+    sextupole index (``None`` when none is given)."""
+    if not isinstance(ring, Ring):
+        raise InputError("ring", ring, "must be a beamkit.sextupole_scan.Ring", "build one with fodo_ring")
+    if sextupole is None:
+        return None
+    return v.integer("sextupole", sextupole, minimum=0, maximum=ring.n_sextupoles - 1)
 
 
 def fodo_ring(n_cells=8, cell_length_m=10.0, k1l=0.25, k1l_d=0.3, sextupoles="one", k2l=0.0,

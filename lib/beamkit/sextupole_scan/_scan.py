@@ -9,9 +9,20 @@ import pandas as pd
 
 from .. import _validate as v
 from ..errors import InputError
-from ._maps import _TWO_PI, _linear_optics, _machine_betas, _one_turn, _segments
+from ._maps import (
+    _TWO_PI,
+    _block_twiss,
+    _linear_optics,
+    _machine_betas,
+    _one_turn,
+    _periodic_dispersion,
+    _plain_one_turn,
+    _segments,
+    _sextupole_kick,
+    _sextupole_node,
+)
 from ._orbit import closed_orbit
-from ._ring import Ring
+from ._ring import _check_ring
 
 
 @dataclass(frozen=True)
@@ -96,23 +107,18 @@ class ScanResult:
             "dpy": self.dpy.ravel(), "dx_m": self.dx_m.ravel(), "dy_m": self.dy_m.ravel()})
 
 
-def _gaussian_sample(ring, sextupole, n_particles, rng, optics, eps_x_m, eps_y_m, sigma_delta):
+def _gaussian_sample(ring, sextupole, n_particles, rng, eps_x_m, eps_y_m, sigma_delta):
     """A centred Gaussian sample matched to the (uncoupled) optics before the sextupole."""
-    plain = replace(ring, k2l=np.zeros_like(ring.k2l), _cache={})
-    name = ring.sextupole_names[sextupole]
-    nodes, _ = _segments(plain, False)
-    start = [nd[2] for nd in nodes].index(name)
-    _, jac, _ = _one_turn(plain, np.zeros((6, 1)), False, {}, {}, start)
+    _, jac = _plain_one_turn(ring, ring.sextupole_names[sextupole])
     z = np.zeros((6, n_particles))
     for i, eps in ((0, eps_x_m), (2, eps_y_m)):
         m = jac[i:i + 2, i:i + 2]
-        cos_mu = 0.5 * np.trace(m)
-        sin_mu = np.sign(m[0, 1]) * np.sqrt(1 - cos_mu ** 2)
-        beta, alpha = m[0, 1] / sin_mu, (m[0, 0] - m[1, 1]) / (2 * sin_mu)
+        _, sin_mu, beta = _block_twiss(m)
+        alpha = (m[0, 0] - m[1, 1]) / (2 * sin_mu)
         a, b = rng.standard_normal(n_particles), rng.standard_normal(n_particles)
         z[i] = np.sqrt(eps * beta) * a
         z[i + 1] = np.sqrt(eps / beta) * (b - alpha * a)
-    d = np.linalg.solve(np.eye(2) - jac[:2, :2], jac[:2, 5])
+    d = _periodic_dispersion(jac)
     z[5] = sigma_delta * rng.standard_normal(n_particles)
     z[0] += d[0] * z[5]
     z[1] += d[1] * z[5]
@@ -123,7 +129,7 @@ def _tracked_point(ring, sextupole, k2l_true, sample, n_turns, x_start):
     """Track the sample (around the start centroid) n_turns; beam-averaged observables."""
     single = replace(ring, sigma_x_m=0.0, sigma_y_m=0.0, _cache={})
     nodes, _ = _segments(single, False)
-    start = next(i for i, nd in enumerate(nodes) if nd[0] == "sextupole" and nd[1] == sextupole)
+    start = _sextupole_node(nodes, sextupole)
     z = sample + x_start[:, None]
     xs, ys, kx, ky, var_x = [], [], [], [], []
     sx, sy = ring.shift_x_m[sextupole], ring.shift_y_m[sextupole]
@@ -133,8 +139,9 @@ def _tracked_point(ring, sextupole, k2l_true, sample, n_turns, x_start):
         xs.append(z[0].mean())
         ys.append(z[2].mean())
         var_x.append(z[0].var())
-        kx.append(np.mean(-0.5 * k2l_true * (u ** 2 - w ** 2)))
-        ky.append(np.mean(k2l_true * u * w))
+        dpx, dpy = _sextupole_kick(k2l_true, u, w)
+        kx.append(np.mean(dpx))
+        ky.append(np.mean(dpy))
         z, _, _ = _one_turn(single, z, False, {}, over, start)
     return np.mean(xs), np.mean(ys), np.mean(kx), np.mean(ky), np.sqrt(np.mean(var_x))
 
@@ -189,9 +196,7 @@ def simulate_scan(ring, sextupole=0, dk2l=None, n_repeats=1, six_d=False, method
     -------
     ScanResult
     """
-    if not isinstance(ring, Ring):
-        raise InputError("ring", ring, "must be a beamkit.sextupole_scan.Ring", "build one with fodo_ring")
-    sextupole = v.integer("sextupole", sextupole, minimum=0, maximum=ring.n_sextupoles - 1)
+    sextupole = _check_ring(ring, sextupole)
     dk2l = np.linspace(-10.0, 10.0, 11) if dk2l is None else v.array("dk2l", dk2l, ndim=1, min_size=3,
                                                                         unit="1/m^2")
     v.plausible("dk2l", float(np.max(np.abs(dk2l))), 1e-6, 1e3, "1/m^2",
@@ -226,33 +231,28 @@ def simulate_scan(ring, sextupole=0, dk2l=None, n_repeats=1, six_d=False, method
     sig_x, sig_y = ring.sigma_x_m, ring.sigma_y_m
     rows = []
     if method == "dipole":
-        ref_kick = (-0.5 * k2l0 * ((base.x_m - sx) ** 2 - (base.y_m - sy) ** 2 + sig_x ** 2 - sig_y ** 2),
-                    k2l0 * (base.x_m - sx) * (base.y_m - sy))
+        ref_kick = _sextupole_kick(k2l0, base.x_m - sx, base.y_m - sy, sig_x, sig_y)
         for d in dk2l_true:
             orb = closed_orbit(ring, sextupole, six_d, k2l_override={sextupole: k2l0 + d})
-            u, w = orb.x_m - sx, orb.y_m - sy
-            k = k2l0 + d
-            kick = (-0.5 * k * (u ** 2 - w ** 2 + sig_x ** 2 - sig_y ** 2), k * u * w)
+            kick = _sextupole_kick(k2l0 + d, orb.x_m - sx, orb.y_m - sy, sig_x, sig_y)
             rows.append((orb.q_x, orb.q_y, orb.a1_per_m, orb.x_m, orb.y_m, kick[0] - ref_kick[0],
                          kick[1] - ref_kick[1], orb.x_bpm_m))
         true_sig_x, true_sig_y = sig_x, sig_y
     else:
         single = replace(ring, sigma_x_m=0.0, sigma_y_m=0.0, _cache={})
-        sample = _gaussian_sample(ring, sextupole, n_particles, rng, optics, eps_x_m, eps_y_m, sigma_delta)
+        sample = _gaussian_sample(ring, sextupole, n_particles, rng, eps_x_m, eps_y_m, sigma_delta)
         ref = None
         rms = []
         for d in np.concatenate([[0.0], dk2l_true]):
             if fresh_sample:
-                sample = _gaussian_sample(ring, sextupole, n_particles, rng, optics, eps_x_m, eps_y_m,
-                                          sigma_delta)
+                sample = _gaussian_sample(ring, sextupole, n_particles, rng, eps_x_m, eps_y_m, sigma_delta)
             # start the beam on the closed orbit of the superposed-dipole model
             guess_ring = replace(single, sigma_x_m=float(sample[0].std()), sigma_y_m=float(sample[2].std()),
                                  _cache={})
-            start = closed_orbit(guess_ring, sextupole, False, k2l_override={sextupole: k2l0 + d})
-            z0 = np.array([start.x_m, start.px, start.y_m, start.py, 0.0, 0.0])
-            xc, yc, kx, ky, rms_x = _tracked_point(ring, sextupole, k2l0 + d, sample, n_turns, z0)
-            # tunes and skew term about the beam centre (not the single-particle orbit)
+            # tunes and skew term are taken about it too (not about the single-particle orbit)
             jac_orb = closed_orbit(guess_ring, sextupole, False, k2l_override={sextupole: k2l0 + d})
+            z0 = np.array([jac_orb.x_m, jac_orb.px, jac_orb.y_m, jac_orb.py, 0.0, 0.0])
+            xc, yc, kx, ky, rms_x = _tracked_point(ring, sextupole, k2l0 + d, sample, n_turns, z0)
             rms.append(rms_x)
             row = (jac_orb.q_x, jac_orb.q_y, jac_orb.a1_per_m, xc, yc, kx, ky, jac_orb.x_bpm_m)
             if ref is None:
@@ -262,14 +262,7 @@ def simulate_scan(ring, sextupole=0, dk2l=None, n_repeats=1, six_d=False, method
         rows = [r[:5] + (r[5] - ref[5], r[6] - ref[6]) + r[7:] for r in rows]
         base = replace(base, x_m=ref[3], y_m=ref[4], q_x=ref[0], q_y=ref[1], a1_per_m=ref[2])
         true_sig_x, true_sig_y = rms[0], 0.0
-    q_x = np.array([r[0] for r in rows])
-    q_y = np.array([r[1] for r in rows])
-    a1 = np.array([r[2] for r in rows])
-    xo = np.array([r[3] for r in rows])
-    yo = np.array([r[4] for r in rows])
-    dpx = np.array([r[5] for r in rows])
-    dpy = np.array([r[6] for r in rows])
-    xb = np.array([r[7] for r in rows])
+    q_x, q_y, a1, xo, yo, dpx, dpy, xb = (np.array(column) for column in zip(*rows))
     rng_ = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(0)
     shape = (n_repeats, dk2l.size)
 
@@ -282,8 +275,11 @@ def simulate_scan(ring, sextupole=0, dk2l=None, n_repeats=1, six_d=False, method
     # machine optics at the sextupole before the scan (equal to the design optics when no
     # other sextupole is powered)
     bx, by = _machine_betas(base.matrix)
-    dk1l = (_TWO_PI * (mq_x - base.q_x) / bx - _TWO_PI * (mq_y - base.q_y) / by)
-    dk1l_true = _TWO_PI * (q_x - base.q_x) / bx - _TWO_PI * (q_y - base.q_y) / by
+
+    def beta_weighted(tune_x, tune_y):  # quadrupole_term_from_tunes, without its input checks
+        return _TWO_PI * (tune_x - base.q_x) / bx - _TWO_PI * (tune_y - base.q_y) / by
+
+    dk1l, dk1l_true = beta_weighted(mq_x, mq_y), beta_weighted(q_x, q_y)
     return ScanResult(
         dk2l=dk2l_true, q_x=mq_x, q_y=mq_y, dk1l=dk1l, da1=noisy(a1 - base.a1_per_m, "a1_per_m"),
         dx_m=noisy(xo - base.x_m, "orbit_m"), dy_m=noisy(yo - base.y_m, "orbit_m"),

@@ -12,8 +12,8 @@ import pandas as pd
 from .. import _validate as v
 from ..errors import BeamkitWarning, InputError
 from ._calibrate import calibrate
-from ._reconstruct import reconstruct
-from ._ring import Ring
+from ._reconstruct import _pooled, reconstruct
+from ._ring import _check_ring
 from ._scan import simulate_scan
 
 
@@ -60,11 +60,7 @@ def _survey_one(ring, index, dk2l, n_repeats, noise, seed, calibration_dk2l):
     scan = simulate_scan(ring, index, dk2l, n_repeats=n_repeats, noise=noise, rng=rng)
     # the analysis only knows the set strengths: scale them by the measured calibration
     dk2l_meas = np.tile(dk2l, n_repeats) * cal.factor
-    _, dk1l = scan.flat("dk1l")
-    _, da1 = scan.flat("da1")
-    _, dx = scan.flat("dx_m")
-    _, dy = scan.flat("dy_m")
-    _, dpx = scan.flat("dpx")
+    _, dk1l, da1, dpx, dx, dy = _pooled(scan)
     with warnings.catch_warnings():
         # the survey uses X0 and Y0 only; a beam of negligible size gives sigma_x^2 ~ 0 +- noise
         warnings.filterwarnings("ignore", message="reconstructed sigma_x", category=BeamkitWarning)
@@ -111,8 +107,7 @@ def survey(ring, dk2l=None, n_repeats=3, noise=None, seed=0, executor=None, cali
     -------
     SurveyResult
     """
-    if not isinstance(ring, Ring):
-        raise InputError("ring", ring, "must be a beamkit.sextupole_scan.Ring", "build one with fodo_ring")
+    _check_ring(ring)
     dk2l = np.linspace(-10.0, 10.0, 11) if dk2l is None else v.array("dk2l", dk2l, ndim=1, min_size=4)
     n_repeats = v.integer("n_repeats", n_repeats, minimum=1)
     seed = v.integer("seed", seed, minimum=0)
