@@ -360,9 +360,13 @@ def fieldmap_peers():
     return timings
 
 
-@case
-def fieldmap_memory():
-    """Peak memory of fieldmap.track at N = 1e6 (tracemalloc and RSS), 20 RK4 steps."""
+def track_peak_memory(n, s_end_m, n_steps):
+    """Track ``n`` particles of the PS-like beam (seed 1) with RK4 from s = -1.8 m to ``s_end_m``
+    in ``n_steps`` steps, after a 10-particle run that compiles the kernels.
+
+    Returns (seconds, tracemalloc peak inside ``track`` in bytes, process max RSS before and
+    after in MB). Used by the ``fieldmap_memory`` case and by ``memory.py``.
+    """
     import resource
     import tracemalloc
 
@@ -370,17 +374,24 @@ def fieldmap_memory():
 
     fm = synthetic_combined_function_magnet()
     ref = find_reference_orbit(fm, 2.784e9, 1.0, x_middle=0.0043)
-    n = 1_000_000
     b = _ps_beam(ref, n, np.random.default_rng(1))
-    track(fm, {k: v[:10] for k, v in b.items()}, -1.8, -1.7, 20, p0c=2.784e9, q0=1)
+    track(fm, {k: v[:10] for k, v in b.items()}, -1.8, -1.7, 20, p0c=2.784e9, q0=1)  # compile
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     tracemalloc.start()
     t = time.perf_counter()
-    track(fm, b, -1.8, -1.7, 20, "rk4", p0c=2.784e9, q0=1, progress=False)
+    track(fm, b, -1.8, s_end_m, n_steps, "rk4", p0c=2.784e9, q0=1, progress=False)
     t = time.perf_counter() - t
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return t, peak, rss0, rss1
+
+
+@case
+def fieldmap_memory():
+    """Peak memory of fieldmap.track at N = 1e6 (tracemalloc and RSS), 20 RK4 steps."""
+    n = 1_000_000
+    t, peak, rss0, rss1 = track_peak_memory(n, -1.7, 20)
     note(f"N = 1e6: tracemalloc peak inside track() {peak / 2**20:.0f} MB "
          f"({peak / n:.0f} bytes per particle; the input beam itself is {5 * 8 * n / 2**20:.0f} MB); "
          f"process max RSS {rss0:.0f} MB before, {rss1:.0f} MB after")
