@@ -259,7 +259,14 @@ class Lattice:
             with one slice). Bends stay thick sector bends.
         delta : float
             Relative momentum deviation: quadrupole and bend focusing scale as
-            ``1/(1 + delta)``.
+            ``1/(1 + delta)``. These off-momentum matrices hold only that chromatic
+            focusing: not the bends' first-order terms about the dispersive orbit
+            (curvature times dispersion, and the pole faces crossed at slope ``D' delta``)
+            nor the sextupoles' gradient ``k2 D delta``, which
+            :func:`beamkit.optics.twiss_matrices` adds to ``dq_x``, ``dq_y`` by perturbation
+            theory (:func:`beamkit.matrices.sector_bend_chromatic_terms`,
+            :func:`beamkit.matrices.sextupole_chromatic_terms`). A chromaticity taken from
+            these matrices alone misses them (3.1e-4 / 2.1e-4 on the LHC cell).
         max_step_m : float, optional
             Cut every piece into slices no longer than this, for smooth optics plots.
             Magnets are always cut into an even number of slices, so that their

@@ -105,7 +105,10 @@ def sector_bend(angle_rad, length_m, plane="x", dim=3, delta=0.0):
     Horizontally it focuses weakly with ``K = h^2`` (``h = angle/length``) and creates
     dispersion: ``M13 = rho (1 - cos theta)``, ``M23 = sin theta``. Vertically it is a
     drift. For ``delta != 0`` the focusing ``h^2`` is scaled by ``1/(1 + delta)``, as
-    for a quadrupole (the linear chromatic part of the bend).
+    for a quadrupole. That is not the whole chromatic effect of a bend: about the
+    dispersive orbit ``x = D delta`` its path length and the slope at its faces add terms
+    of first order in delta (second order in the angle), which
+    :func:`sector_bend_chromatic_terms` gives as a chromaticity.
     """
     _check_plane(plane)
     if length_m <= 0:
