@@ -70,6 +70,11 @@ class ElementKind:
         ``length_m`` (m) with entrance optics ``optics`` (a dict of the keyword arguments
         of :func:`beamkit.matrices.sector_bend_chromatic_terms`); ``starts``/``ends`` say
         whether the piece starts/ends at the magnet's face. None when there is none.
+    orbit_matrix : callable or None
+        ``(strength, length_m, plane, delta, dispersion, starts, ends) -> 3x3 matrix``: the
+        piece's off-momentum matrix linearised about the dispersive orbit, ``dispersion``
+        = (D, D') at its entrance (:meth:`beamkit.lattices.Lattice.off_momentum_matrices`);
+        None when ``matrix`` already is that.
     """
 
     name: str
@@ -85,6 +90,7 @@ class ElementKind:
     per_length: bool = False
     linear_drift: bool = False
     chromatic: Callable | None = None
+    orbit_matrix: Callable | None = None
 
     def matrix_strength(self, lattice, mag):
         """The strength as ``matrix`` takes it (per unit length when ``per_length``)."""
@@ -138,7 +144,10 @@ KINDS = {
         thin_kick=None, colour="tab:blue", layout_height=0.0, per_length=True,
         # Curvature x dispersion (body) and the pole faces crossed at slope D' delta.
         chromatic=lambda h, ds, optics, starts, ends: _mx.sector_bend_chromatic_terms(
-            h * ds, ds, **optics, entrance_edge=starts, exit_edge=ends)),
+            h * ds, ds, **optics, entrance_edge=starts, exit_edge=ends),
+        orbit_matrix=lambda h, ds, plane, delta, disp, starts, ends: _mx.sector_bend_about_orbit(
+            h * ds, ds, plane, delta, dispersion_m=disp[0], dispersion_prime=disp[1],
+            entrance_edge=starts, exit_edge=ends)),
     "sextupole": ElementKind(
         name="sextupole", strength="k2", madx_class="sextupole",
         madx_attributes=lambda mag: [f"l = {mag.length_m!r}", f"k2 := {_expr(mag, 'k2')}"],
@@ -149,7 +158,9 @@ KINDS = {
         matrix=_drift_matrix,
         thin_kick="sext", colour="tab:green", layout_height=0.5, linear_drift=True,
         # A gradient k2 D delta on the dispersive orbit.
-        chromatic=lambda k2, ds, optics, starts, ends: _mx.sextupole_chromatic_terms(k2, ds, **optics)),
+        chromatic=lambda k2, ds, optics, starts, ends: _mx.sextupole_chromatic_terms(k2, ds, **optics),
+        orbit_matrix=lambda k2, ds, plane, delta, disp, starts, ends: _mx.sextupole_about_orbit(
+            k2, ds, plane, delta, dispersion_m=disp[0], dispersion_prime=disp[1])),
     "marker": ElementKind(
         name="marker", strength=None, madx_class="marker",
         madx_attributes=lambda mag: [],

@@ -32,6 +32,8 @@ __all__ = [
     "ChromaticTerms",
     "sector_bend_chromatic_terms",
     "sextupole_chromatic_terms",
+    "sector_bend_about_orbit",
+    "sextupole_about_orbit",
     "line_matrix",
     "PeriodicTwiss",
     "TwissAlong",
@@ -266,6 +268,134 @@ def sextupole_chromatic_terms(k2, length_m, *, beta_x_m, alpha_x, beta_y_m, alph
         out.append(b * d0 * ell + (b * dp0 - 2 * a * d0) * ell**2 / 2
                    + (g * d0 - 2 * a * dp0) * ell**3 / 3 + g * dp0 * ell**4 / 4)
     return ChromaticTerms(float(k2 * out[0] / (4 * np.pi)), float(-k2 * out[1] / (4 * np.pi)))
+
+
+def _first_order_term(length_m, block, generator):
+    """integral_0^L M0(L <- s) A1(s) M0(s <- 0) ds for M0(s) = block(s) (2x2), by 16-point
+    Gauss-Legendre quadrature (trigonometric or polynomial integrands of low order: exact
+    to rounding, see _GL_NODES)."""
+    total = np.zeros((2, 2))
+    m_end = block(length_m)
+    for x, w in zip(_GL_NODES, _GL_WEIGHTS):
+        s = 0.5 * length_m * (x + 1.0)
+        m_s = block(s)
+        # M0(L <- s) = M0(L) M0(s)^-1 (det 1: the inverse of [[a, b], [c, d]] is [[d, -b], [-c, a]])
+        inv = np.array([[m_s[1, 1], -m_s[0, 1]], [-m_s[1, 0], m_s[0, 0]]])
+        total += 0.5 * length_m * w * (m_end @ inv @ generator(s) @ m_s)
+    return total
+
+
+def sector_bend_about_orbit(angle_rad, length_m, plane="x", delta=0.0, *, dispersion_m, dispersion_prime,
+                            entrance_edge=True, exit_edge=True):
+    """Off-momentum 3x3 matrix of a sector bend, linearised about the dispersive orbit.
+
+    :func:`sector_bend` at ``delta`` scales the weak focusing as ``h^2/(1+delta)`` and no
+    more. About the off-momentum closed orbit ``x0 = D delta``, ``px0 = D' delta`` the
+    linear motion has further terms of first order in delta (see
+    :func:`sector_bend_chromatic_terms` for their origin in the Hamiltonian): in
+    ``z' = A z`` the generator gains ``delta [[h D', h D], [0, -h D']]`` horizontally and
+    ``delta [[0, h D], [0, 0]]`` vertically, and the pole faces crossed at the slope
+    ``D' delta`` add vertical thin lenses ``M21 = -h D' delta`` (entrance) and
+    ``+h D'_exit delta`` (exit). This function returns
+    ``exit_edge @ (M_sector_bend(delta) + delta M1) @ entrance_edge`` with
+    ``M1 = integral M0(L <- s) A1(s) M0(s <- 0) ds``: correct to first order in delta (its
+    2x2 block has ``det = 1 + O(delta^2)``), which is what a chromaticity needs.
+
+    Parameters
+    ----------
+    angle_rad, length_m : float
+        Bending angle (rad, ``|angle| <= pi``) and length (m) of the piece.
+    plane : {"x", "y"}
+    delta : float
+        Relative momentum deviation (1).
+    dispersion_m, dispersion_prime : float
+        Dispersion D (m) and D' (1) at the entrance of the piece (on momentum).
+    entrance_edge, exit_edge : bool
+        Whether the piece starts (ends) at a pole face.
+
+    Returns
+    -------
+    numpy.ndarray, shape (3, 3)
+    """
+    _check_plane(plane)
+    angle_rad = v.scalar("angle_rad", angle_rad, minimum=-np.pi, maximum=np.pi, unit="rad")
+    length_m = v.scalar("length_m", length_m, positive=True, unit="m")
+    delta = v.scalar("delta", delta, greater_than=-1.0)
+    d0 = v.scalar("dispersion_m", dispersion_m, unit="m")
+    dp0 = v.scalar("dispersion_prime", dispersion_prime)
+    m = sector_bend(angle_rad, length_m, plane, delta=delta)
+    if angle_rad == 0.0 or delta == 0.0:
+        return m
+    h = angle_rad / length_m
+
+    def disp(s):
+        return (d0 * np.cos(h * s) + dp0 * np.sin(h * s) / h + (1 - np.cos(h * s)) / h,
+                -h * d0 * np.sin(h * s) + dp0 * np.cos(h * s) + np.sin(h * s))
+
+    if plane == "x":
+        def block(s):
+            return _focusing_block(h * h, s)
+
+        def generator(s):
+            d, dp = disp(s)
+            return np.array([[h * dp, h * d], [0.0, -h * dp]])
+    else:
+        def block(s):
+            return np.array([[1.0, s], [0.0, 1.0]])
+
+        def generator(s):
+            return np.array([[0.0, h * disp(s)[0]], [0.0, 0.0]])
+
+    m[:2, :2] += delta * _first_order_term(length_m, block, generator)
+    if plane == "y":
+        if entrance_edge:
+            m = m @ _embed([[1.0, 0.0], [-h * dp0 * delta, 1.0]])
+        if exit_edge:
+            m = _embed([[1.0, 0.0], [h * disp(length_m)[1] * delta, 1.0]]) @ m
+    return m
+
+
+def sextupole_about_orbit(k2, length_m, plane="x", delta=0.0, *, dispersion_m, dispersion_prime):
+    """Off-momentum 3x3 matrix of a thick sextupole, linearised about the dispersive orbit.
+
+    On the orbit ``x0 = D delta`` the sextupole is a quadrupole of gradient ``k2 D delta``
+    (focusing in x for ``k2 D > 0``, defocusing in y): the drift's generator gains
+    ``delta [[0, 0], [-k2 D, 0]]`` (``+k2 D`` in y), integrated over the drift-like optics.
+    Correct to first order in delta. See :func:`sextupole_chromatic_terms`.
+
+    Parameters
+    ----------
+    k2 : float
+        Normalised strength (m^-3).
+    length_m : float
+        Length (m).
+    plane : {"x", "y"}
+    delta : float
+        Relative momentum deviation (1).
+    dispersion_m, dispersion_prime : float
+        D (m) and D' (1) at the entrance.
+
+    Returns
+    -------
+    numpy.ndarray, shape (3, 3)
+    """
+    _check_plane(plane)
+    k2 = v.scalar("k2", k2, unit="m^-3")
+    length_m = v.scalar("length_m", length_m, positive=True, unit="m")
+    delta = v.scalar("delta", delta, greater_than=-1.0)
+    d0 = v.scalar("dispersion_m", dispersion_m, unit="m")
+    dp0 = v.scalar("dispersion_prime", dispersion_prime)
+    m = drift(length_m)
+    sign = 1.0 if plane == "x" else -1.0
+
+    def block(s):
+        return np.array([[1.0, s], [0.0, 1.0]])
+
+    def generator(s):
+        return np.array([[0.0, 0.0], [-sign * k2 * (d0 + dp0 * s), 0.0]])
+
+    m[:2, :2] += delta * _first_order_term(length_m, block, generator)
+    return m
 
 
 def line_matrix(matrices):

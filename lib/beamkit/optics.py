@@ -261,8 +261,11 @@ def twiss_matrices(lattice, thin=False, max_step_m=0.5, delta_step=1e-6):
       :func:`beamkit.matrices.sextupole_chromatic_terms`.
 
     The last two are added by first-order perturbation theory with the on-momentum optics,
-    which is exact for a derivative; the off-momentum matrices themselves hold only the
-    first part. With them ``dq_x``, ``dq_y`` agree with MAD-X's plain ``twiss`` to ~1e-10
+    which is exact for a derivative; :meth:`beamkit.lattices.Lattice.transfer_matrices`
+    at ``delta`` holds only the first part, while
+    :meth:`beamkit.lattices.Lattice.off_momentum_matrices` (matrices linearised about the
+    dispersive orbit) holds all three and gives the same chromaticity by another route.
+    With them ``dq_x``, ``dq_y`` agree with MAD-X's plain ``twiss`` to ~1e-10
     (``tests/test_optics_chromatic.py``) :cite:p:`madx`. Sextupoles keep their thick
     integral with ``thin=True`` (only quadrupoles are thinned).
     """
