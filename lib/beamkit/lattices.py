@@ -11,7 +11,7 @@ From it come
 
 Because the three are built independently from one description, agreement between
 MAD-X, xtrack and the matrices is a real cross-check of each of them. How each element
-kind is emitted lives in :mod:`beamkit.elements`; this module (about 400 lines) holds the
+kind is emitted lives in :mod:`beamkit.elements`; this module (about 480 lines) holds the
 description, its validation and the book's cell builders.
 
 The LHC-like FODO cell is that of :cite:p:`oeftiger2026lecture6`.

@@ -13,6 +13,11 @@ horizontal), so every function returns the same 3x3 shape for either plane.
 
 The matrices and Twiss functions follow :cite:p:`wille2000` (ch. 3) and :cite:p:`lee2019`
 (ch. 2).
+
+The module is about 600 lines because it also holds the first-order chromatic terms of
+bends and sextupoles about the dispersive orbit (:func:`sector_bend_chromatic_terms`,
+:func:`sector_bend_about_orbit` and their sextupole partners): they are matrices and
+integrals over the same closed-form optics, and belong with them.
 """
 
 from __future__ import annotations
