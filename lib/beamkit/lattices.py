@@ -332,7 +332,7 @@ class Lattice:
         ----------
         plane : {"x", "y"}
         delta : float
-            Relative momentum deviation (1), small (|delta| <= 1e-2 is allowed; the
+            Relative momentum deviation (1), small (``|delta| <= 1e-2`` is allowed; the
             result is first order in it).
         thin, max_step_m
             As in :meth:`transfer_matrices` (the slicing is the same).
