@@ -588,7 +588,8 @@ def test_p12_unscaled_vandermonde_is_ill_conditioned_not_degenerate():
 
 # ----------------------------------------------------------------------------- point 9
 def test_p9_sextupole_chromaticity_is_the_dispersive_integral_exactly():
-    """What twiss_matrices leaves out (it treats sextupoles as drifts): MAD-X's sextupole
+    """What twiss_matrices left out before the fix of point 9 (it treated sextupoles as
+    drifts; see tests/test_optics_chromatic.py for the fixed version): MAD-X's sextupole
     contribution is (1/4 pi) sum k2 integral(beta D) ds, exactly (first-order perturbation
     theory is exact for a derivative), with the drift-like optics inside each magnet:
     the matched cell's dq_x = 0 while a drift model keeps the bare -0.32183."""

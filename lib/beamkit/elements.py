@@ -64,6 +64,17 @@ class ElementKind:
     linear_drift : bool
         Its linear optics on the reference orbit are those of a drift (left out of the
         matrices when it has no length).
+    chromatic : callable or None
+        ``(strength, length_m, optics, starts, ends) -> ChromaticTerms``: its chromaticity
+        beyond the ``k/(1+delta)`` focusing of ``matrix``, for a piece of length
+        ``length_m`` (m) with entrance optics ``optics`` (a dict of the keyword arguments
+        of :func:`beamkit.matrices.sector_bend_chromatic_terms`); ``starts``/``ends`` say
+        whether the piece starts/ends at the magnet's face. None when there is none.
+    orbit_matrix : callable or None
+        ``(strength, length_m, plane, delta, dispersion, starts, ends) -> 3x3 matrix``: the
+        piece's off-momentum matrix linearised about the dispersive orbit, ``dispersion``
+        = (D, D') at its entrance (:meth:`beamkit.lattices.Lattice.off_momentum_matrices`);
+        None when ``matrix`` already is that.
     """
 
     name: str
@@ -78,6 +89,8 @@ class ElementKind:
     thinned: bool = False
     per_length: bool = False
     linear_drift: bool = False
+    chromatic: Callable | None = None
+    orbit_matrix: Callable | None = None
 
     def matrix_strength(self, lattice, mag):
         """The strength as ``matrix`` takes it (per unit length when ``per_length``)."""
@@ -128,7 +141,13 @@ KINDS = {
                                             angle=_xexpr(_expr(mag, "angle")), k0_from_h=True, at=mag.at_m),
         # A piece ds of a sector bend of curvature h = angle / length bends by h ds.
         matrix=lambda h, ds, plane, delta: _mx.sector_bend(h * ds, ds, plane, delta=delta),
-        thin_kick=None, colour="tab:blue", layout_height=0.0, per_length=True),
+        thin_kick=None, colour="tab:blue", layout_height=0.0, per_length=True,
+        # Curvature x dispersion (body) and the pole faces crossed at slope D' delta.
+        chromatic=lambda h, ds, optics, starts, ends: _mx.sector_bend_chromatic_terms(
+            h * ds, ds, **optics, entrance_edge=starts, exit_edge=ends),
+        orbit_matrix=lambda h, ds, plane, delta, disp, starts, ends: _mx.sector_bend_about_orbit(
+            h * ds, ds, plane, delta, dispersion_m=disp[0], dispersion_prime=disp[1],
+            entrance_edge=starts, exit_edge=ends)),
     "sextupole": ElementKind(
         name="sextupole", strength="k2", madx_class="sextupole",
         madx_attributes=lambda mag: [f"l = {mag.length_m!r}", f"k2 := {_expr(mag, 'k2')}"],
@@ -137,7 +156,11 @@ KINDS = {
                                             num_multipole_kicks=SEXTUPOLE_KICKS, at=mag.at_m),
         # Linear optics of a sextupole on the reference orbit: a drift.
         matrix=_drift_matrix,
-        thin_kick="sext", colour="tab:green", layout_height=0.5, linear_drift=True),
+        thin_kick="sext", colour="tab:green", layout_height=0.5, linear_drift=True,
+        # A gradient k2 D delta on the dispersive orbit.
+        chromatic=lambda k2, ds, optics, starts, ends: _mx.sextupole_chromatic_terms(k2, ds, **optics),
+        orbit_matrix=lambda k2, ds, plane, delta, disp, starts, ends: _mx.sextupole_about_orbit(
+            k2, ds, plane, delta, dispersion_m=disp[0], dispersion_prime=disp[1])),
     "marker": ElementKind(
         name="marker", strength=None, madx_class="marker",
         madx_attributes=lambda mag: [],

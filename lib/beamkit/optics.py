@@ -34,6 +34,7 @@ import pandas as pd
 
 from . import _validate as v
 from . import matrices as _mx
+from .elements import KINDS
 from .errors import InputError
 from .longitudinal import momentum_compaction_from_matrices, transition_gamma
 
@@ -238,19 +239,35 @@ def twiss_matrices(lattice, thin=False, max_step_m=0.5, delta_step=1e-6):
     max_step_m : float
         Longest slice (m) for the table along ``s``.
     delta_step : float
-        Momentum step of the central difference for the chromaticity. The truncation
-        error is O(delta_step^2) ~ 1e-12 and rounding O(1e-16/delta_step) ~ 1e-10.
+        Momentum step of the central difference for the ``k/(1+delta)`` part of the
+        chromaticity. The truncation error is O(delta_step^2) ~ 1e-12 and rounding
+        O(1e-16/delta_step) ~ 1e-10.
 
     Notes
     -----
-    The chromaticity here contains only the linear chromatic focusing of
-    quadrupoles and bends (``k/(1+delta)``); it leaves out the first-order chromatic
-    terms of the bends (curvature times dispersion, ~theta^2: first order in delta,
-    second order in the bending angle) that MAD-X and xtrack include. For the LHC cell
-    with bends this is 3.1e-4 in ``dq_x`` and 2.1e-4 in ``dq_y`` (issue 9, point 10).
-    Sextupoles are treated as drifts: their chromatic effect on the dispersive orbit,
-    (1/4 pi) sum k2 integral(beta D) ds, is NOT included, so a cell matched to Q' = 0
-    still returns its natural chromaticity here (issue 9, point 9).
+    The chromaticity ``dq_x``, ``dq_y`` is the exact first derivative dQ/d delta of the
+    linear motion about the off-momentum closed orbit, the quantity MAD-X's plain
+    ``twiss`` reports. It has three parts:
+
+    * the chromatic focusing ``k/(1+delta)`` of quadrupoles and of the bends' weak focusing
+      ``h^2``, from a central difference of the matrices of
+      :meth:`beamkit.lattices.Lattice.transfer_matrices`;
+    * the first-order chromatic terms of the bends: curvature times dispersion inside them
+      and the slope ``D' delta`` at their pole faces (first order in delta, second order in
+      the bending angle; 3.1019e-4 in ``dq_x`` and 2.1111e-4 in ``dq_y`` for the LHC cell),
+      :func:`beamkit.matrices.sector_bend_chromatic_terms`;
+    * the sextupoles' gradient ``k2 D delta`` on the dispersive orbit,
+      ``(1/4 pi) k2 integral beta D ds`` (minus for y),
+      :func:`beamkit.matrices.sextupole_chromatic_terms`.
+
+    The last two are added by first-order perturbation theory with the on-momentum optics,
+    which is exact for a derivative; :meth:`beamkit.lattices.Lattice.transfer_matrices`
+    at ``delta`` holds only the first part, while
+    :meth:`beamkit.lattices.Lattice.off_momentum_matrices` (matrices linearised about the
+    dispersive orbit) holds all three and gives the same chromaticity by another route.
+    With them ``dq_x``, ``dq_y`` agree with MAD-X's plain ``twiss`` to ~1e-10
+    (``tests/test_optics_chromatic.py``) :cite:p:`madx`. Sextupoles keep their thick
+    integral with ``thin=True`` (only quadrupoles are thinned).
     """
     max_step_m = v.scalar("max_step_m", max_step_m, positive=True, unit="m")
     delta_step = v.scalar("delta_step", delta_step, positive=True, maximum=1e-2)
@@ -269,6 +286,7 @@ def twiss_matrices(lattice, thin=False, max_step_m=0.5, delta_step=1e-6):
         tune[plane] = (start.q, (q[0] - q[1]) / (2 * delta_step))
     slices, ax, _ = out["x"]
     _, ay, _ = out["y"]
+    extra = _chromatic_terms(lattice, slices, ax, ay)
     table = pd.DataFrame({
         "name": ["start"] + [sl.name for sl in slices],
         "s_m": np.array([0.0] + [sl.s_end_m for sl in slices]),
@@ -282,8 +300,28 @@ def twiss_matrices(lattice, thin=False, max_step_m=0.5, delta_step=1e-6):
         "mu_y_rad": ay.mu_rad,
     })
     return _optics(table, "thin-lens matrices" if thin else "thick matrices",
-                   q_x=tune["x"][0], q_y=tune["y"][0], dq_x=tune["x"][1], dq_y=tune["y"][1],
+                   q_x=tune["x"][0], q_y=tune["y"][0],
+                   dq_x=tune["x"][1] + extra[0], dq_y=tune["y"][1] + extra[1],
                    alpha_c=momentum_compaction_from_matrices(lattice, thin=thin))
+
+
+def _chromatic_terms(lattice, slices, along_x, along_y):
+    """Sum of the elements' chromatic terms beyond k/(1+delta) (see twiss_matrices)."""
+    magnets = {mag.name: mag for mag in lattice.magnets}
+    total = np.zeros(2)
+    for i, sl in enumerate(slices):
+        kind = KINDS.get(sl.kind)
+        if kind is None or kind.chromatic is None or sl.s_end_m <= sl.s_start_m:
+            continue
+        mag = magnets[sl.name]
+        optics_in = {"beta_x_m": along_x.beta_m[i], "alpha_x": along_x.alpha[i],
+                     "beta_y_m": along_y.beta_m[i], "alpha_y": along_y.alpha[i],
+                     "dispersion_m": along_x.dispersion_m[i],
+                     "dispersion_prime": along_x.dispersion_prime[i]}
+        terms = kind.chromatic(kind.matrix_strength(lattice, mag), sl.s_end_m - sl.s_start_m, optics_in,
+                               abs(sl.s_start_m - mag.start_m) < 1e-12, abs(sl.s_end_m - mag.end_m) < 1e-12)
+        total += (terms.dq_x, terms.dq_y)
+    return total
 
 
 def twiss_three_ways(lattice, *, thin_matrices=True):
