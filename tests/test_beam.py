@@ -73,3 +73,54 @@ def test_twiss_ellipse_matches_beam_moments():
     x, px = ex - m.mean_m, epx - m.mean_p
     gamma = (1 + m.alpha**2) / m.beta_m
     assert np.allclose(gamma * x**2 + 2 * m.alpha * x * px + m.beta_m * px**2, 4.0 * m.eps_m, rtol=1e-12)
+
+
+def test_betatron_twiss_closed_form_with_dispersion():
+    # Closed form: the betatron part of a matched Gaussian has the launched beta, alpha and
+    # eps whatever D, D' are; the total moments are those of
+    # Sigma = eps [[beta, -alpha], [-alpha, gamma]] + s^2 [[D^2, D D'], [D D', D'^2]].
+    b = _beam()
+    m = moments(b["x"], b["px"], b["delta"])
+    eps, beta, alpha, d, dp, s2 = 2e-6, 20.0, 1.5, 3.0, 0.1, 1e-6
+    # second moments of N = 2e5 Gaussian particles: sqrt(2/N) = 0.3 %; 5 sigma = 1.6 %
+    # relative on beta and eps, and on alpha (which scales with beta) 1.6 % of beta*gamma
+    assert np.isclose(m.beta_betatron_m, beta, rtol=0.016)
+    assert abs(m.alpha_betatron - alpha) < 0.016 * np.sqrt(1 + alpha**2)
+    assert np.isclose(m.sigma_betatron_m, np.sqrt(eps * beta), rtol=0.008)  # sqrt: half
+    gamma = (1 + alpha**2) / beta
+    xx, pp, xp = eps * beta + d * d * s2, eps * gamma + dp * dp * s2, -eps * alpha + d * dp * s2
+    eps_total = np.sqrt(xx * pp - xp**2)
+    assert np.isclose(m.beta_m, xx / eps_total, rtol=0.016)
+    assert abs(m.alpha - (-xp / eps_total)) < 0.016 * np.sqrt(1 + alpha**2)
+    # with this much dispersion the two sets differ far beyond the statistics
+    assert abs(m.alpha - m.alpha_betatron) > 0.2
+    # the legacy dict carries the same numbers under its keys
+    old = beam_moments(b["x"], b["px"], b["delta"])
+    assert old["alpha_betatron"] == m.alpha_betatron and old["beta_betatron_m"] == m.beta_betatron_m
+    assert old["alpha"] == m.alpha
+    # and the plane-named dict names them
+    named = m.as_dict()
+    assert named["alpha_betatron_x"] == m.alpha_betatron and named["beta_betatron_x_m"] == m.beta_betatron_m
+
+
+def test_betatron_moments_exact_on_a_sample_uncorrelated_with_delta():
+    # Build a sample whose betatron part is, by construction, exactly uncorrelated with
+    # delta (projections removed); adding D delta, D' delta must then give back its moments
+    # to rounding, with the D, D' fitted exactly. Independent of sampling statistics.
+    rng = np.random.default_rng(5)
+    n = 5000
+    delta = 1e-3 * rng.standard_normal(n)
+    dc = delta - delta.mean()
+    xb = 1e-3 * rng.standard_normal(n)
+    pb = 1e-4 * rng.standard_normal(n) - 0.05 * xb
+    xb -= xb.mean() + np.mean((xb - xb.mean()) * dc) / np.mean(dc * dc) * dc
+    pb -= pb.mean() + np.mean((pb - pb.mean()) * dc) / np.mean(dc * dc) * dc
+    ref = moments(xb, pb)
+    m = moments(xb + 2.0 * delta, pb - 0.3 * delta, delta)
+    # rounding of sums of 5000 numbers: 1e-12 relative
+    assert np.isclose(m.dispersion_m, 2.0, rtol=1e-10) and np.isclose(m.dispersion_prime, -0.3, rtol=1e-10)
+    for got, want in ((m.eps_betatron_m, ref.eps_m), (m.beta_betatron_m, ref.beta_m),
+                      (m.alpha_betatron, ref.alpha), (m.sigma_betatron_m, ref.sigma_m)):
+        assert np.isclose(got, want, rtol=1e-9)
+    # without delta the betatron fields are NaN, never a silent total value
+    assert np.isnan(moments(xb, pb).alpha_betatron)

@@ -101,15 +101,23 @@ class PlaneMoments:
     corr : float
         Position-momentum correlation coefficient (1).
     eps_m : float
-        RMS emittance of the whole distribution (m), dispersive part included.
+        RMS emittance of the whole distribution (m): the *total* one, dispersive part
+        included when the beam has a momentum spread.
     beta_m, alpha : float
-        Statistical Twiss functions of the whole distribution (m, 1); alpha > 0 for a
-        converging beam.
+        Statistical Twiss functions of the whole distribution (m, 1), total (with
+        dispersion); alpha > 0 for a converging beam.
     dispersion_m, dispersion_prime : float
         Fitted ``cov(x, delta)/var(delta)`` (m) and its momentum partner (1); NaN
         without ``delta``.
     eps_betatron_m : float
-        Emittance of ``x - D delta``, ``px - D' delta`` (m); NaN without ``delta``.
+        Emittance of the betatron part ``x - D delta``, ``px - D' delta`` (m), the
+        correlation with delta removed; NaN without ``delta``.
+    beta_betatron_m, alpha_betatron : float
+        Statistical Twiss functions of that betatron part (m, 1): the ellipse a lattice's
+        Twiss functions describe. NaN without ``delta``.
+    sigma_betatron_m : float
+        RMS size of the betatron part, ``sqrt(eps_betatron_m beta_betatron_m)`` (m); the
+        total size is ``sqrt(sigma_betatron_m^2 + D^2 var(delta))``. NaN without ``delta``.
     """
 
     plane: str
@@ -125,6 +133,9 @@ class PlaneMoments:
     dispersion_m: float = float("nan")
     dispersion_prime: float = float("nan")
     eps_betatron_m: float = float("nan")
+    beta_betatron_m: float = float("nan")
+    alpha_betatron: float = float("nan")
+    sigma_betatron_m: float = float("nan")
 
     def as_dict(self):
         """The moments keyed by vocabulary names of this plane (``sigma_y_m`` for y...)."""
@@ -133,7 +144,8 @@ class PlaneMoments:
                  "sigma_m": f"sigma_{q}_m", "sigma_p": f"sigma_p{q}", "corr": f"corr_{q}_p{q}",
                  "eps_m": f"eps_{q}_m", "beta_m": f"beta_{q}_m", "alpha": f"alpha_{q}",
                  "dispersion_m": f"dispersion_{q}_m", "dispersion_prime": f"dispersion_prime_{q}",
-                 "eps_betatron_m": f"eps_betatron_{q}_m"}
+                 "eps_betatron_m": f"eps_betatron_{q}_m", "beta_betatron_m": f"beta_betatron_{q}_m",
+                 "alpha_betatron": f"alpha_betatron_{q}", "sigma_betatron_m": f"sigma_betatron_{q}_m"}
         return {names[f.name]: getattr(self, f.name) for f in fields(self) if f.name != "plane"}
 
 
@@ -147,7 +159,9 @@ def moments(x, px, delta=None, *, plane="x"):
         left out.
     delta : array_like, optional
         If given, the dispersion ``D = cov(x, delta)/var(delta)`` and ``D'`` are fitted and
-        the betatron emittance is computed from ``x - D delta``, ``px - D' delta``.
+        the betatron moments (emittance, beta, alpha, size) are computed from
+        ``x - D delta``, ``px - D' delta``, i.e. with the correlation with delta removed
+        :cite:p:`wolski2014`. Without it only the total moments are known.
     plane : {"x", "y"}
         Which plane ``x``, ``px`` belong to (names the result's entries).
 
@@ -182,8 +196,12 @@ def moments(x, px, delta=None, *, plane="x"):
             Dp = np.mean((px - pm) * d) / var
             xb = x - xm - D * d
             pb = px - pm - Dp * d
-            eb = np.sqrt(max(np.mean(xb**2) * np.mean(pb**2) - np.mean(xb * pb) ** 2, 0.0))
-            extra = {"dispersion_m": float(D), "dispersion_prime": float(Dp), "eps_betatron_m": float(eb)}
+            bxx, bpp, bxp = np.mean(xb**2), np.mean(pb**2), np.mean(xb * pb)
+            eb = np.sqrt(max(bxx * bpp - bxp**2, 0.0))
+            extra = {"dispersion_m": float(D), "dispersion_prime": float(Dp), "eps_betatron_m": float(eb),
+                     "beta_betatron_m": float(bxx / eb) if eb > 0 else float("nan"),
+                     "alpha_betatron": float(-bxp / eb) if eb > 0 else float("nan"),
+                     "sigma_betatron_m": float(np.sqrt(bxx))}
     return PlaneMoments(
         plane=plane, n_particles=int(keep.sum()), mean_m=float(xm), mean_p=float(pm),
         sigma_m=float(np.sqrt(cxx)), sigma_p=float(np.sqrt(cpp)),
@@ -201,12 +219,16 @@ def beam_moments(x, px, delta=None):
     Returns
     -------
     dict
-        ``mean_x_m, mean_px, sigma_x_m, sigma_px, corr, eps_m, beta_m, alpha, n``; with
-        ``delta`` also ``dx_m, dpx, eps_betatron_m``.
+        ``mean_x_m, mean_px, sigma_x_m, sigma_px, corr, eps_m, beta_m, alpha, n``: the
+        total moments (with dispersion). With ``delta`` also ``dx_m, dpx`` and the betatron
+        moments ``eps_betatron_m, beta_betatron_m, alpha_betatron, sigma_betatron_m``
+        (correlation with delta removed).
     """
     m = moments(x, px, delta)
     out = {"n": m.n_particles, "mean_x_m": m.mean_m, "mean_px": m.mean_p, "sigma_x_m": m.sigma_m,
            "sigma_px": m.sigma_p, "corr": m.corr, "eps_m": m.eps_m, "beta_m": m.beta_m, "alpha": m.alpha}
     if not np.isnan(m.dispersion_m):
-        out.update(dx_m=m.dispersion_m, dpx=m.dispersion_prime, eps_betatron_m=m.eps_betatron_m)
+        out.update(dx_m=m.dispersion_m, dpx=m.dispersion_prime, eps_betatron_m=m.eps_betatron_m,
+                   beta_betatron_m=m.beta_betatron_m, alpha_betatron=m.alpha_betatron,
+                   sigma_betatron_m=m.sigma_betatron_m)
     return out

@@ -21,5 +21,9 @@ CASES = [
     ("moments-plane", lambda: beam.moments(np.zeros(5), np.zeros(5), plane="z"), InputError,
      ["plane", "'z'"]),
     ("moments-too-few", lambda: beam.moments([1.0, np.nan], [0.0, 0.0]), InputError, ["x", "at least 3"]),
+    ("moments-delta-shape", lambda: beam.moments(np.zeros(5), np.zeros(5), np.zeros(4)), InputError,
+     ["delta", "shape"]),
+    ("beam-moments-delta-nan-all", lambda: beam.beam_moments(np.zeros(5), np.zeros(5), np.full(5, np.nan)),
+     InputError, ["x", "at least 3"]),
     ("moments-inf", lambda: beam.moments([1.0, np.inf, 2.0], [0.0, 0.0, 0.0]), InputError, ["x", "infinite"]),
 ]

@@ -58,7 +58,14 @@ class CurrentScan:
 
     def table(self):
         """A :class:`pandas.DataFrame`, one row per current: exit mean, rms size,
-        statistical Twiss (``alpha_x`` is the ellipse tilt), fitted dispersion, losses."""
+        statistical Twiss, fitted dispersion, losses.
+
+        ``sigma_x_m, eps_x_m, beta_x_m, alpha_x`` and ``corr_x_px`` are the *total*
+        moments of the distribution, dispersion included (``alpha_x`` is the tilt of the
+        whole cloud). ``eps_betatron_x_m, beta_betatron_x_m, alpha_betatron_x`` and
+        ``sigma_betatron_x_m`` are those of ``x - D delta``, ``px - D' delta`` (the
+        correlation with delta removed): the ellipse that a lattice's Twiss functions
+        describe. See :func:`beamkit.beam.moments`."""
         import pandas as pd
 
         rows = []
@@ -72,6 +79,11 @@ class CurrentScan:
                 "mean_px": mx["mean_px"], "sigma_px": mx["sigma_px"],
                 "alpha_x": mx["alpha"], "beta_x_m": mx["beta_m"], "eps_x_m": mx["eps_m"],
                 "corr_x_px": mx["corr"], "dx_m": mx.get("dx_m", np.nan),
+                "dispersion_prime_x": mx.get("dpx", np.nan),
+                "eps_betatron_x_m": mx.get("eps_betatron_m", np.nan),
+                "beta_betatron_x_m": mx.get("beta_betatron_m", np.nan),
+                "alpha_betatron_x": mx.get("alpha_betatron", np.nan),
+                "sigma_betatron_x_m": mx.get("sigma_betatron_m", np.nan),
                 "sigma_y_m": my["sigma_x_m"], "alpha_y": my["alpha"],
                 "n_lost": r.n_lost,
             })

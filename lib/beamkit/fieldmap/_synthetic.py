@@ -140,8 +140,10 @@ def synthetic_combined_function_magnet(
         Phi = sum_k (-1)^k y^(2k+1)/(2k+1)! (d2/dx2 + d2/dz2)^k [F(z) q(x)],
 
     so it is exactly curl-free and mid-plane symmetric; its divergence is the first
-    neglected term, of order y^(2K+1) F^(2K+2) for ``expansion_order`` K (about 1e-9 T/m at
-    the default map's vertical edge).
+    neglected term, of order y^(2K+1) F^(2K+2) for ``expansion_order`` K. For the default
+    map (K = 3) it is largest in the fringes: about 6e-6 T/m at the map's vertical edge
+    (y = 24 mm), falling as y^7 (about 1e-8 T/m at y = 10 mm), as the difference of the
+    order-K and order-(K+1) series shows.
 
     Excitation: the field at current I is ``(I/I_nom) (b_nom - b_rem) + b_rem`` for each
     multipole, where ``b_nom`` are the values at the nominal current (arguments) and
