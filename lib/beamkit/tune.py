@@ -392,11 +392,11 @@ def tunes(x, px=None, beta=None, alpha=None, *, chunk=8192, n_newton=12):
     The method is NAFF's first step {cite}`laskar1993` made exact and vectorised: the
     tune maximises the Hann-windowed spectrum ``|S(f)|``, which for a single tone peaks
     exactly at its frequency. An FFT of the first 256 samples (a quarter of longer
-    records) gives the peak to about one bin of the full record; the rows are then demodulated there once, and their
-    polynomial moments ``sum_k y_k (k/n - 1/2)^m`` (one matrix product) turn ``S`` near
-    the peak into a power series, on which Newton's method converges to rounding error.
-    Records longer than 1024 turns use a longer head (a quarter of the record) so that the
-    coarse peak stays within the refinement's range.
+    records) gives the peak to about one bin of the full record; the rows are then
+    demodulated there once, and their polynomial moments ``sum_k y_k (k/n - 1/2)^m`` (one
+    matrix product) turn ``S`` near the peak into a power series, on which Newton's method
+    converges to rounding error. Records longer than 1024 turns use a longer head (a
+    quarter of the record) so that the coarse peak stays within the refinement's range.
 
     Speed: each row is read twice (the coarse FFT of its head and one demodulating pass,
     both compiled), and the moments are real matrix products over groups of 256 rows that
