@@ -21,11 +21,19 @@ def feed_down(b, dx_m):
     With b_n = d^n By/dx^n (T/m^n, rows of ``b``), b'_n = sum_{m>=n} b_m dx^(m-n)/(m-n)!.
     ``dx_m`` may be an array matching the columns of ``b``.
     """
-    b = np.asarray(b, float)
+    b = v.array("b", b, ndim=(1, 2), min_size=1)
+    dx_m = v.array("dx_m", dx_m, unit="m")
+    try:
+        fits = dx_m.ndim == 0 or (b.ndim == 2 and np.broadcast_shapes(dx_m.shape, b.shape[1:]) == b.shape[1:])
+    except ValueError:
+        fits = False
+    if not fits:
+        raise InputError("dx_m", dx_m, f"has shape {dx_m.shape}; b has shape {b.shape}",
+                         "give one displacement, or one per column of b")
     out = np.zeros_like(b)
     for n in range(b.shape[0]):
         for m in range(n, b.shape[0]):
-            out[n] = out[n] + b[m] * np.asarray(dx_m) ** (m - n) / factorial(m - n)
+            out[n] = out[n] + b[m] * dx_m ** (m - n) / factorial(m - n)
     return out
 
 

@@ -92,7 +92,11 @@ def enge(z, length_m, gap_m, coefficients=PS_LIKE["enge_coefficients"], derivati
     numpy.ndarray, shape (derivatives + 1,) + z.shape
         ``F, dF/dz, d2F/dz2, ...`` in 1/m^k.
     """
-    z = np.asarray(z, dtype=float)
+    z = v.array("z", z, unit="m")
+    length_m = v.scalar("length_m", length_m, positive=True, unit="m")
+    gap_m = v.scalar("gap_m", gap_m, positive=True, unit="m")
+    coefficients = v.array("coefficients", coefficients, ndim=1, min_size=1).tolist()
+    derivatives = v.integer("derivatives", derivatives, minimum=0)
     flat = z.ravel()
     half = 0.5 * length_m
     exit_ = _enge_series((flat - half) / gap_m, 1.0 / gap_m, coefficients, derivatives)
