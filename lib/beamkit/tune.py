@@ -445,8 +445,8 @@ def tunes(x, px=None, beta=None, alpha=None, *, chunk=8192, n_newton=12):
         raise InputError("px", None, "is required with beta and alpha",
                          "give px too, or leave out beta and alpha to analyse x alone")
     constant = _constant_rows(x2)
-    if px is not None:
-        constant &= _constant_rows(p2)
+    if px is not None and constant.any():  # px read only for the rows whose x is constant
+        constant[constant] = _constant_rows(p2[constant])
     if constant.any():
         rows = np.flatnonzero(constant)
         raise InputError("x" if px is None else "x, px", x, f"has {rows.size} constant row(s), first "
