@@ -103,6 +103,21 @@ def test_fieldmap_functions():
     _check(lambda: FieldMap(**arrays_bad), arrays_bad, fails=True)
 
 
+def test_fieldmap_models_keep_their_arrays():
+    from beamkit.fieldmap import enge, feed_down, synthetic_combined_function_magnet
+
+    z = np.linspace(-0.5, 0.5, 11)
+    b = np.ones((4, 11))
+    dx = np.linspace(0.0, 1e-3, 11)
+    _check(lambda: enge(z, 0.4, 0.05, derivatives=2), z)
+    _check(lambda: feed_down(b, dx), b, dx)
+    _check(lambda: feed_down(b, np.zeros(3)), b, fails=True)
+    x = np.linspace(-0.02, 0.02, 5)
+    zz = np.linspace(-0.6, 0.6, 13)
+    rem = np.zeros(4)
+    _check(lambda: synthetic_combined_function_magnet(x=x, y=x, z=zz, remanent=rem), x, zz, rem)
+
+
 def test_scan_current_keeps_particles():
     from concurrent.futures import ThreadPoolExecutor
 

@@ -27,6 +27,7 @@ from .errors import BeamkitWarning, InputError
 __all__ = [
     "array",
     "choice",
+    "fits_in_memory",
     "integer",
     "plausible",
     "same_shape",
@@ -223,6 +224,36 @@ def plausible(name, value, low, high, unit, hint, *, stacklevel=3):
     if x.size and (np.nanmax(x) > high or np.nanmin(x) < low):
         warnings.warn(f"{name} = {_fmt(value)} {unit} is outside the plausible range "
                       f"[{low:g}, {high:g}] {unit}; {hint}", BeamkitWarning, stacklevel=stacklevel)
+
+
+def available_bytes():
+    """Memory available to this process in bytes (``MemAvailable`` of /proc/meminfo, else the
+    physical memory), or None when it cannot be told."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        import os
+
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def fits_in_memory(name, value, need_bytes, what, fix, *, fraction=0.5):
+    """Refuse, before allocating, a request for more than ``fraction`` of the available memory.
+
+    ``what`` says what would be stored (e.g. "recording 1e8 states of 100 particles"); the
+    :class:`InputError` names the argument that asked for it and gives the sizes in GiB.
+    """
+    avail = available_bytes()
+    if avail is not None and need_bytes > fraction * avail:
+        raise InputError(name, value, f"{what} needs {need_bytes / 2**30:.3g} GiB, more than "
+                         f"{fraction:.0%} of the {avail / 2**30:.3g} GiB of memory available", fix)
 
 
 def _fmt(value):

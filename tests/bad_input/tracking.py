@@ -40,5 +40,7 @@ CASES = [
     ("pass-x-empty", lambda: tracking.track_pass(_line(), {"x": []}), InputError, ["x", "at least 1"]),
     ("pass-line-string", lambda: tracking.track_pass("fodo", {"x": [0.0]}), InputError,
      ["line", "xtrack.line"]),
+    ("turns-memory", _turns(n_turns=10**9, x=np.zeros(1000)), InputError,
+     ["n_turns", "gib", "memory", "fewer turns"]),
     ("thin-line-none", lambda: tracking.thin_line(None, 1), InputError, ["line", "xtrack.line"]),
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -227,31 +226,11 @@ def _check_track_args(fieldmap, z_start, z_end, n_steps, method, interpolation):
     return zs[0], zs[1], n_steps, method, interpolation
 
 
-def _available_bytes():
-    """Memory available to this process (MemAvailable of /proc/meminfo, else physical)."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
 def _check_record_memory(n_rec, n, n_steps, rec_every):
     """Refuse, before allocating, a recording larger than half the available memory."""
-    need = 8.0 * 4 * n_rec * n
-    avail = _available_bytes()
-    if avail is not None and need > 0.5 * avail:
-        raise InputError(
-            "record_every", rec_every,
-            f"recording {n_rec} states of {n} particles over {n_steps} steps needs "
-            f"{need / 2**30:.3g} GiB, more than half of the {avail / 2**30:.3g} GiB of memory "
-            "available", "record less often (a larger record_every), fewer steps or fewer particles")
+    v.fits_in_memory("record_every", rec_every, 8.0 * 4 * n_rec * n,
+                     f"recording {n_rec} states of {n} particles over {n_steps} steps",
+                     "record less often (a larger record_every), fewer steps or fewer particles")
 
 
 def _mark_outside(fieldmap, x, y, code, zlost, z):
