@@ -226,16 +226,12 @@ def plausible(name, value, low, high, unit, hint, *, stacklevel=3):
                       f"[{low:g}, {high:g}] {unit}; {hint}", BeamkitWarning, stacklevel=stacklevel)
 
 
-def available_bytes():
-    """Memory available to this process in bytes (``MemAvailable`` of /proc/meminfo, else the
-    physical memory), or None when it cannot be told."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
+def physical_memory_bytes():
+    """The machine's physical memory in bytes (or None when it cannot be told).
+
+    Physical, not currently free, memory: the limit must not change with what other
+    processes happen to hold, or the same call would pass or fail from one minute to the next.
+    """
     try:
         import os
 
@@ -244,16 +240,17 @@ def available_bytes():
         return None
 
 
-def fits_in_memory(name, value, need_bytes, what, fix, *, fraction=0.5):
-    """Refuse, before allocating, a request for more than ``fraction`` of the available memory.
+def fits_in_memory(name, value, need_bytes, what, fix, *, fraction=0.8):
+    """Refuse, before allocating, a request for more than ``fraction`` of the physical memory.
 
-    ``what`` says what would be stored (e.g. "recording 1e8 states of 100 particles"); the
-    :class:`InputError` names the argument that asked for it and gives the sizes in GiB.
+    Such a request cannot be met without swapping or being killed (taking other work on the
+    machine with it). ``what`` says what would be stored (e.g. "recording 1e8 states of 100
+    particles"); the :class:`InputError` names the argument that asked for it, with sizes in GiB.
     """
-    avail = available_bytes()
-    if avail is not None and need_bytes > fraction * avail:
+    total = physical_memory_bytes()
+    if total is not None and need_bytes > fraction * total:
         raise InputError(name, value, f"{what} needs {need_bytes / 2**30:.3g} GiB, more than "
-                         f"{fraction:.0%} of the {avail / 2**30:.3g} GiB of memory available", fix)
+                         f"{fraction:.0%} of the {total / 2**30:.3g} GiB of memory of this machine", fix)
 
 
 def _fmt(value):

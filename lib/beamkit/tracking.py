@@ -150,7 +150,7 @@ def track_turns(line, n_turns, *, x=0.0, px=0.0, y=0.0, py=0.0, delta=0.0, zeta=
         For ``n_turns`` not an integer >= 1, a ``line`` that is not an xtrack.Line with a
         ``particle_ref``, empty, NaN/inf or complex coordinates, lengths that cannot be
         broadcast together, ``delta <= -1``, or a record (about 280 bytes per particle and
-        turn) larger than half the available memory, refused before any allocation.
+        turn) larger than 80 % of the machine's memory, refused before any allocation.
 
     Notes
     -----

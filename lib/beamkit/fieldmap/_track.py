@@ -227,7 +227,7 @@ def _check_track_args(fieldmap, z_start, z_end, n_steps, method, interpolation):
 
 
 def _check_record_memory(n_rec, n, n_steps, rec_every):
-    """Refuse, before allocating, a recording larger than half the available memory."""
+    """Refuse, before allocating, a recording larger than 80 % of the physical memory."""
     v.fits_in_memory("record_every", rec_every, 8.0 * 4 * n_rec * n,
                      f"recording {n_rec} states of {n} particles over {n_steps} steps",
                      "record less often (a larger record_every), fewer steps or fewer particles")
@@ -336,7 +336,7 @@ def track(fieldmap: FieldMap, particles, z_start, z_end, n_steps, method="rk4", 
         For an unknown method or interpolation, ``n_steps < 1`` or not an integer, missing,
         non-finite or non-positive ``p0c``, a zero or non-finite charge (neutral particles),
         ``delta <= -1``, coordinate arrays of different lengths, infinite coordinates, or a
-        recording (``record_every``) that would need more than half the available memory.
+        recording (``record_every``) that would need more than 80 % of the machine's memory.
 
     Notes
     -----
