@@ -140,3 +140,71 @@ def test_tunes_many_rows_threads_and_chunks_agree():
             _threads.set_num_threads(None)
     assert np.abs(got[1] - got[2]).max() < 1e-13
     assert np.abs(got[1] - qs).max() < 1e-10
+
+
+# ---------------------------------------------------------------- issue 16: edges and long records
+@pytest.mark.parametrize("n", [2048, 4096])
+def test_tunes_long_records(n):
+    # Records longer than 1280 turns used to give tunes off by up to 8e-4 (the coarse peak of
+    # a 256-sample head fell outside the refinement's range). Against the generating tunes
+    # (a closed form): rounding, so the 1e-10 bound of the 1024-turn tests holds.
+    qs = np.random.default_rng(5).uniform(0.02, 0.48, 60)
+    x, px, beta, alpha = _many(qs, n=n)
+    assert np.abs(tune.tunes(x, px, beta, alpha) - qs).max() < 1e-10
+    assert np.abs(tune.tunes(x) - qs).max() < 1e-10
+
+
+def test_tune_of_exactly_one_half():
+    # Q = 0.5: the signal is x_k = A (-1)^k cos(phi). With px the complex signal has a single
+    # line at 0.5 and the estimator finds it to rounding; x alone cannot separate Q from
+    # 1 - Q there: from 1024 turns it returns 255/512 + 1.25/1023 = 0.4992688 (the coarse
+    # grid's last point below 0.5 plus the refinement's limit of 1.25 bins of the 1023 sample
+    # pairs), with a BeamkitWarning. 1e-12: both numbers are exact up to rounding.
+    from beamkit.errors import BeamkitWarning
+
+    x, px, beta, alpha = _signal(0.5)
+    assert abs(tune.tunes(x, px, beta, alpha) - 0.5) < 1e-12
+    with pytest.warns(BeamkitWarning, match="0.5"):
+        q = tune.tunes(x)
+    assert abs(q - (255 / 512 + 1.25 / 1023)) < 1e-12
+    # nafflib (independent) on the same complex signal agrees
+    import nafflib
+
+    assert abs(nafflib.tune(tune.normalised_signal(x, px, beta, alpha)) % 1.0 - 0.5) < 1e-10
+
+
+def test_x_alone_near_integer_warns_but_far_does_not():
+    import warnings
+
+    from beamkit.errors import BeamkitWarning
+
+    x, *_ = _signal(0.004)
+    with pytest.warns(BeamkitWarning, match="x alone"):
+        tune.tunes(x)
+    x, *_ = _signal(0.31)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BeamkitWarning)
+        tune.tunes(x)
+
+
+def test_constant_rows_are_named_not_returned():
+    from beamkit.errors import InputError
+
+    x, px, beta, alpha = _many(np.array([0.1, 0.2, 0.3]))
+    x[1] = 3e-3  # on the closed orbit: no oscillation, no tune (was 0.0119 before)
+    px[1] = 0.0
+    with pytest.raises(InputError, match=r"constant row\(s\), first rows \[1\]"):
+        tune.tunes(x, px, beta, alpha)
+    with pytest.raises(InputError, match="constant"):
+        tune.tunes(x)
+
+
+def test_tunes_and_signal_do_not_modify_inputs():
+    x, px, beta, alpha = _many(np.array([0.1, 0.2, 0.3]))
+    x[2, 400:] = np.nan
+    b = np.array([beta] * 3)
+    copies = [a.copy() for a in (x, px, b)]
+    tune.tunes(x, px, b, alpha)
+    tune.normalised_signal(x, px, beta, alpha)
+    for a, c in zip((x, px, b), copies):
+        np.testing.assert_array_equal(a, c)

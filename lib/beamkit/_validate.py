@@ -27,6 +27,7 @@ from .errors import BeamkitWarning, InputError
 __all__ = [
     "array",
     "choice",
+    "fits_in_memory",
     "integer",
     "plausible",
     "same_shape",
@@ -223,6 +224,33 @@ def plausible(name, value, low, high, unit, hint, *, stacklevel=3):
     if x.size and (np.nanmax(x) > high or np.nanmin(x) < low):
         warnings.warn(f"{name} = {_fmt(value)} {unit} is outside the plausible range "
                       f"[{low:g}, {high:g}] {unit}; {hint}", BeamkitWarning, stacklevel=stacklevel)
+
+
+def physical_memory_bytes():
+    """The machine's physical memory in bytes (or None when it cannot be told).
+
+    Physical, not currently free, memory: the limit must not change with what other
+    processes happen to hold, or the same call would pass or fail from one minute to the next.
+    """
+    try:
+        import os
+
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def fits_in_memory(name, value, need_bytes, what, fix, *, fraction=0.8):
+    """Refuse, before allocating, a request for more than ``fraction`` of the physical memory.
+
+    Such a request cannot be met without swapping or being killed (taking other work on the
+    machine with it). ``what`` says what would be stored (e.g. "recording 1e8 states of 100
+    particles"); the :class:`InputError` names the argument that asked for it, with sizes in GiB.
+    """
+    total = physical_memory_bytes()
+    if total is not None and need_bytes > fraction * total:
+        raise InputError(name, value, f"{what} needs {need_bytes / 2**30:.3g} GiB, more than "
+                         f"{fraction:.0%} of the {total / 2**30:.3g} GiB of memory of this machine", fix)
 
 
 def _fmt(value):

@@ -45,8 +45,9 @@ def matched_gaussian(n_particles, *, beta_x_m, alpha_x, eps_x_m, beta_y_m, alpha
         Dispersion D = dx/d delta (m).
     dispersion_prime_x, dispersion_prime_y : float
         Its derivative D' = dpx/d delta (1).
-    seed : int
-        Seed of ``numpy.random.default_rng``: the same seed gives the same beam.
+    seed : int or numpy.random.SeedSequence
+        Seed of ``numpy.random.default_rng`` (an integer >= 0): the same seed gives the
+        same beam.
 
     Returns
     -------
@@ -68,6 +69,12 @@ def matched_gaussian(n_particles, *, beta_x_m, alpha_x, eps_x_m, beta_y_m, alpha
     dpy = v.scalar("dispersion_prime_y", dispersion_prime_y)
     v.plausible("eps_x_m", eps_x_m, 0.0, 1e-3, "m", "geometric emittances are m rad, e.g. 1e-6")
     v.plausible("eps_y_m", eps_y_m, 0.0, 1e-3, "m", "geometric emittances are m rad, e.g. 1e-6")
+    # A spread above 5 % is far beyond any ring's (~1e-3): probably a percentage (1 for 1 %).
+    # At sigma_delta = 0.2 one particle in ~3e6 already has delta <= -1 (no momentum).
+    v.plausible("sigma_delta", sigma_delta, 0.0, 0.05, "",
+                "rms momentum spreads are ~1e-3; was a percentage given?")
+    if not isinstance(seed, (np.random.SeedSequence, np.random.BitGenerator)):
+        seed = v.integer("seed", seed, minimum=0, fix="give a non-negative integer seed")
     rng = np.random.default_rng(seed)
     u = rng.standard_normal((5, n_particles))
     delta = sigma_delta * u[4]

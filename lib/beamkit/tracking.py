@@ -22,6 +22,9 @@ from .errors import InputError
 __all__ = ["TurnByTurn", "Coordinates", "track_turns", "track_pass", "thin_line"]
 
 _COORDS = ("x", "px", "y", "py", "delta", "zeta")
+# Bytes per particle and turn of a turn-by-turn record: xtrack's monitor holds ~241 (measured
+# from its buffer: 240 984 B for 10 particles x 100 turns), and the result 5 float64 arrays.
+_RECORD_BYTES_PER_PARTICLE_TURN = 241 + 5 * 8
 
 
 @dataclass(frozen=True, eq=False)
@@ -91,19 +94,33 @@ class Coordinates:
         return pd.DataFrame({k: getattr(self, k) for k in (*_COORDS, "lost")})
 
 
-def _particles(line, coords):
-    """xt.Particles on the line's reference from initial coordinates (broadcast to one shape)."""
+def _check_line(line, need_reference=True):
+    """The line must be an xtrack.Line (with a reference particle if ``need_reference``)."""
     import xtrack as xt
 
-    if line.particle_ref is None:
+    if not isinstance(line, xt.Line):
+        raise InputError("line", type(line).__name__, "is not an xtrack.Line",
+                         "give an xtrack.Line, e.g. lattices.fodo_cell(...).to_xtrack()")
+    if need_reference and line.particle_ref is None:
         raise InputError("line", line, "has no particle_ref", "set line.particle_ref = xt.Particles(...)")
-    arrays = [v.array(name, np.atleast_1d(np.asarray(coords[name], float)), ndim=1, allow_nan=False)
+    return xt
+
+
+def _particles(line, coords):
+    """xt.Particles on the line's reference from initial coordinates (broadcast to one shape).
+
+    Checked: finite real numbers, at least one particle, one common shape, delta > -1."""
+    xt = _check_line(line)
+    arrays = [v.array(name, np.atleast_1d(coords[name]), ndim=1, min_size=1,
+                      fix="give at least one particle (scalars or arrays of one length)")
               for name in _COORDS]
     try:
         arrays = np.broadcast_arrays(*arrays)
     except ValueError:
         raise InputError("x, px, y, py, delta, zeta", [a.shape for a in arrays],
                          "cannot be broadcast to one shape", "give scalars or arrays of one length") from None
+    v.array("delta", arrays[_COORDS.index("delta")], greater_than=-1.0,
+            fix="delta = (P - P0) / P0 must be > -1 (a positive momentum)")
     ref = line.particle_ref
     return xt.Particles(p0c=ref.p0c[0], mass0=ref.mass0, q0=ref.q0,
                         **{name: np.array(a) for name, a in zip(_COORDS, arrays)})
@@ -120,14 +137,32 @@ def track_turns(line, n_turns, *, x=0.0, px=0.0, y=0.0, py=0.0, delta=0.0, zeta=
         Number of turns (passes through the line) recorded, the first being the
         initial coordinates.
     x, px, y, py, delta, zeta : float or array_like
-        Initial coordinates (m, 1, m, 1, 1, m), broadcast to a common shape.
+        Initial coordinates (m, 1, m, 1, 1, m), broadcast to a common shape; finite, at
+        least one particle, ``delta > -1``.
 
     Returns
     -------
     TurnByTurn
+
+    Raises
+    ------
+    beamkit.InputError
+        For ``n_turns`` not an integer >= 1, a ``line`` that is not an xtrack.Line with a
+        ``particle_ref``, empty, NaN/inf or complex coordinates, lengths that cannot be
+        broadcast together, ``delta <= -1``, or a record (about 280 bytes per particle and
+        turn) larger than 80 % of the machine's memory, refused before any allocation.
+
+    Notes
+    -----
+    The line's elements, variables and ``particle_ref`` are not changed; xtrack builds its
+    tracker if needed and keeps the last track in ``line.record_last_track``.
     """
     n_turns = v.integer("n_turns", n_turns, minimum=1)
     particles = _particles(line, dict(x=x, px=px, y=y, py=py, delta=delta, zeta=zeta))
+    n = int(particles._capacity)
+    v.fits_in_memory("n_turns", n_turns, float(_RECORD_BYTES_PER_PARTICLE_TURN) * n * n_turns,
+                     f"recording {n_turns} turns of {n} particles",
+                     "track fewer turns or particles, or in several calls")
     line.track(particles, num_turns=n_turns, turn_by_turn_monitor=True)
     rec = line.record_last_track
     # xtrack may reorder particles (lost ones last); the monitor's rows follow
@@ -158,11 +193,21 @@ def track_pass(line, coordinates):
     Returns
     -------
     Coordinates
+
+    Raises
+    ------
+    beamkit.InputError
+        As :func:`track_turns`, and for a ``coordinates`` that is not a mapping or has keys
+        other than the coordinates.
     """
+    if not hasattr(coordinates, "keys"):
+        raise InputError("coordinates", type(coordinates).__name__, "is not a mapping",
+                         f"give a dict with the keys {', '.join(_COORDS)}")
     unknown = set(coordinates) - set(_COORDS)
     if unknown:
         raise InputError("coordinates", sorted(unknown), "are not coordinates",
                          f"use the keys {', '.join(_COORDS)}")
+    _check_line(line)
     particles = _particles(line, {name: coordinates.get(name, 0.0) for name in _COORDS})
     line.track(particles)
     # xtrack moves lost particles to the end: sort back by particle_id.
@@ -186,6 +231,7 @@ def thin_line(line, slices=1):
     import xtrack as xt
 
     slices = v.integer("slices", slices, minimum=1, fix="give at least 1 slice")
+    _check_line(line, need_reference=False)
     thin = line.copy(shallow=False)
     thin.slice_thick_elements(
         slicing_strategies=[xt.Strategy(slicing=None),

@@ -27,7 +27,7 @@ import numpy as np
 
 from . import _validate as _v
 from ._threads import blas_threads, run_chunks
-from .errors import InputError
+from .errors import BeamkitWarning, InputError
 
 __all__ = ["naff", "normalised_signal", "tunes"]
 
@@ -42,12 +42,23 @@ def normalised_signal(x, px, beta_m, alpha):
     Parameters
     ----------
     x, px : array_like
-        Positions (m) and momenta (rad) over turns, last axis = turns.
+        Positions (m) and momenta (rad) over turns, last axis = turns; same shape.
     beta_m, alpha : float
-        Twiss functions at the observation point.
+        Twiss functions at the observation point (m, 1); ``beta_m > 0``.
+
+    Raises
+    ------
+    beamkit.InputError
+        For complex, NaN/inf or mismatched ``x``, ``px`` (a lost particle is analysed by
+        :func:`tunes`, which returns NaN for it), or ``beta_m <= 0``.
     """
-    x = np.asarray(x, float)
-    px = np.asarray(px, float)
+    x = _v.array("x", x, min_size=1, allow_nan=True, unit="m",
+                 fix="give the real turn-by-turn positions")
+    px = _v.array("px", px, min_size=1, allow_nan=True, fix="give the real turn-by-turn momenta")
+    _v.same_shape(x=x, px=px)
+    beta_m = _v.scalar("beta_m", beta_m, positive=True, unit="m",
+                       fix="give the Twiss beta at the observation point")
+    alpha = _v.scalar("alpha", alpha)
     x = x - x.mean(axis=-1, keepdims=True)
     px = px - px.mean(axis=-1, keepdims=True)
     sb = np.sqrt(beta_m)
@@ -75,12 +86,14 @@ def naff(signal, n_terms=1, window=1):
 
     Raises
     ------
-    ValueError
-        For fewer than 13 samples, NaN/inf samples (a lost particle) or a constant
-        signal.
+    beamkit.InputError
+        For fewer than 13 samples, NaN/inf samples (a lost particle), a constant signal,
+        ``n_terms < 1`` or ``window < 0``.
     """
     import PyNAFF
 
+    n_terms = _v.integer("n_terms", n_terms, minimum=1)
+    window = _v.integer("window", window, minimum=0)
     z = np.asarray(signal)
     if z.ndim != 1:
         raise InputError("signal", z, f"must be one signal of shape (n_turns,), got shape {z.shape}",
@@ -121,6 +134,20 @@ _FACTORIAL = np.array([math.factorial(m) for m in range(_N_TERMS)], dtype=float)
 # The coarse peak comes from the first _COARSE_TURNS samples, zero-padded x2: its error is
 # at most 1/(4 * 256) in tune, i.e. one bin of a 1024-turn record, inside the Newton range.
 _COARSE_TURNS = 256
+# Longer records use a longer head, m >= n_turns / 4, so that the coarse error 1/(4 m) stays
+# within one bin 1/n_turns of the full record, inside the Newton range of 1.25 bins (with the
+# head fixed at 256 samples, records of more than 1280 turns gave tunes off by up to 8e-4).
+_COARSE_FRACTION = 4
+# A row whose peak-to-peak variation is at most this fraction of its largest |value| is
+# constant to rounding (45 ulp): it has no betatron oscillation and no tune.
+_CONSTANT_RTOL = 1e-14
+# x alone: within these many bins of the coarse head (1/m in tune) of 0 or of 0.5, the tones
+# +Q and -Q (or Q and 1 - Q) overlap in the head's Hann main lobe and the tune can be off by
+# up to ~1/(4 m). Measured on pure tones (64..8192 turns, 5 phases): errors above 1e-6 at
+# most 3.8/m from 0 (64 turns; 2.9/m at 256, 1.4/m from 1024 on) and 1.03/m from 0.5; the
+# bands below leave ~20% and ~50% margin.
+_EDGE_BINS_NEAR_0 = 4.5
+_EDGE_BINS_NEAR_HALF = 1.5
 
 
 _FASTMATH = {"contract", "arcp", "afn", "reassoc"}
@@ -220,14 +247,26 @@ def _split_coefficients(ca, cb, rows):
 
 def _coarse_peak(a, b, ca, cb, lo, hi):
     """Coarse tune on the grid j / (2 m), lo < j / (2 m) < hi: the peak of the Hann-windowed
-    |DFT|^2 of the first m = 256 samples of z = ca a + cb b, zero-padded x2."""
+    |DFT|^2 of the first m samples (see _head_length) of z = ca a + cb b, zero-padded x2."""
     rows = a.shape[0]
-    m = min(a.shape[1], _COARSE_TURNS)
+    m = _head_length(a.shape[1])
     head = np.empty((rows, 2 * m), complex)
     _head(a, b, *_split_coefficients(ca, cb, rows), _hann(m), head)
     spec = np.fft.fft(head, axis=1)
     first, last = int(np.floor(lo * 2 * m)) + 1, int(np.ceil(hi * 2 * m))  # lo < f < hi
     return _band_argmax(spec, first, last), 2 * m
+
+
+def _head_length(n):
+    """Samples in the coarse head for a record of ``n`` turns (see _COARSE_FRACTION)."""
+    return min(n, max(_COARSE_TURNS, -(-n // _COARSE_FRACTION)))
+
+
+def _constant_rows(a):
+    """Rows of ``a`` constant to rounding (two reductions, no temporaries of a's size)."""
+    hi = a.max(axis=1)
+    lo = a.min(axis=1)
+    return (hi - lo) <= _CONSTANT_RTOL * np.maximum(np.abs(hi), np.abs(lo))
 
 
 def _moments(a, b, ca, cb, grid_index, grid_size, n):
@@ -329,16 +368,37 @@ def tunes(x, px=None, beta=None, alpha=None, *, chunk=8192, n_newton=12):
         Tunes, shape ``(n_particles,)`` (a float for a 1D input); in [0, 1) with
         ``px``, in (0, 0.5) for ``x`` alone. Rows with NaN (lost particles) give NaN.
 
+    Raises
+    ------
+    beamkit.InputError
+        For complex input, fewer than 16 turns, ``px`` without ``beta`` and ``alpha`` (or
+        the reverse), shapes that differ, ``beta <= 0``, ``chunk`` or ``n_newton`` below 1,
+        and constant rows: a particle that does not oscillate (on the closed orbit) has no
+        tune, and NaN is reserved for lost particles, so the rows are named in the error
+        rather than returned as NaN.
+
+    Warns
+    -----
+    beamkit.BeamkitWarning
+        For ``x`` alone, when a tune lies within about ``4.5 / m`` of 0 or ``1.5 / m`` of
+        0.5 (``m = max(256, n_turns / 4)`` samples, at most ``n_turns``): the tones ``+Q``
+        and ``-Q`` (or ``Q`` and ``1 - Q``) cannot be separated there and the result may be
+        off by up to ``1 / (4 m)``. An exact ``Q = 0.5`` from 1024 turns of ``x`` alone comes
+        out as 0.49927 (the coarse grid stops one step below 0.5 and the refinement at 1.25
+        bins); with ``px`` it is 0.5 to rounding.
+
     Notes
     -----
     The method is NAFF's first step {cite}`laskar1993` made exact and vectorised: the
     tune maximises the Hann-windowed spectrum ``|S(f)|``, which for a single tone peaks
-    exactly at its frequency. An FFT of the first 256 samples gives the peak to about one
-    bin of the full record; the rows are then demodulated there once, and their
-    polynomial moments ``sum_k y_k (k/n - 1/2)^m`` (one matrix product) turn ``S`` near
-    the peak into a power series, on which Newton's method converges to rounding error.
+    exactly at its frequency. An FFT of the first 256 samples (a quarter of longer
+    records) gives the peak to about one bin of the full record; the rows are then
+    demodulated there once, and their polynomial moments ``sum_k y_k (k/n - 1/2)^m`` (one
+    matrix product) turn ``S`` near the peak into a power series, on which Newton's method
+    converges to rounding error. Records longer than 1024 turns use a longer head (a
+    quarter of the record) so that the coarse peak stays within the refinement's range.
 
-    Speed: each row is read twice (the 256-sample coarse FFT and one demodulating pass,
+    Speed: each row is read twice (the coarse FFT of its head and one demodulating pass,
     both compiled), and the moments are real matrix products over groups of 256 rows that
     stay in cache; numba and OpenBLAS use the thread count of :mod:`beamkit._threads`
     (CPU affinity and cgroup quota, ``BEAMKIT_NUM_THREADS``), not the host's core count.
@@ -354,6 +414,9 @@ def tunes(x, px=None, beta=None, alpha=None, *, chunk=8192, n_newton=12):
         if value is not None and np.iscomplexobj(value):
             raise InputError(name, value, "is complex where a real array is expected",
                              "give x and px separately (with beta and alpha)")
+    chunk = _v.integer("chunk", chunk, minimum=1, fix="give the number of particles analysed together")
+    n_newton = _v.integer("n_newton", n_newton, minimum=1,
+                          fix="the coarse peak alone is only good to about one bin")
     x = np.asarray(x, dtype=float)  # not copied: large turn-by-turn arrays are only read
     one = x.ndim == 1
     x2 = np.atleast_2d(x)
@@ -370,8 +433,26 @@ def tunes(x, px=None, beta=None, alpha=None, *, chunk=8192, n_newton=12):
         if p2.shape != x2.shape:
             raise InputError("px", px, f"has shape {p2.shape}, x has {x2.shape}",
                              "give x and px of the same shape")
-        b_all = np.broadcast_to(_v.array("beta", beta, positive=True, unit="m"), (n_p,))
-        a_all = np.broadcast_to(_v.array("alpha", alpha), (n_p,))
+        twiss = {}
+        for name, value, positive in (("beta", beta, True), ("alpha", alpha, False)):
+            arr = _v.array(name, value, ndim=(0, 1), positive=positive, unit="m" if positive else "")
+            if arr.size not in (1, n_p):
+                raise InputError(name, value, f"has {arr.size} values for {n_p} particles",
+                                 "give one value, or one per particle (row of x)")
+            twiss[name] = np.broadcast_to(arr, (n_p,))
+        b_all, a_all = twiss["beta"], twiss["alpha"]
+    elif beta is not None or alpha is not None:
+        raise InputError("px", None, "is required with beta and alpha",
+                         "give px too, or leave out beta and alpha to analyse x alone")
+    constant = _constant_rows(x2)
+    if px is not None and constant.any():  # px read only for the rows whose x is constant
+        constant[constant] = _constant_rows(p2[constant])
+    if constant.any():
+        rows = np.flatnonzero(constant)
+        raise InputError("x" if px is None else "x, px", x, f"has {rows.size} constant row(s), first "
+                         f"rows {rows[:5].tolist()}: a particle that does not oscillate has no tune "
+                         "(NaN is kept for lost particles)", "leave these rows out (e.g. a particle "
+                         "launched on the closed orbit)")
     out = np.full(n_p, np.nan)
     idx = np.flatnonzero(_finite_rows(x2, p2 if px is not None else x2))  # lost rows: NaN
 
@@ -410,5 +491,14 @@ def tunes(x, px=None, beta=None, alpha=None, *, chunk=8192, n_newton=12):
     # and one-thread BLAS): one fork and one join per call.
     with blas_threads(1):
         run_chunks(idx.size, piece, min_per_task=_ROWS_PER_PRODUCT, max_per_task=chunk)
+    if px is None:
+        m = _head_length(n_t)
+        e0, e5 = _EDGE_BINS_NEAR_0 / m, _EDGE_BINS_NEAR_HALF / m
+        near = int(((out < e0) | (out > 0.5 - e5)).sum())  # NaN rows compare False
+        if near:
+            warnings.warn(f"{near} tune(s) from x alone lie within {e0:.2g} of 0 or {e5:.2g} of 0.5, "
+                          "where x alone cannot separate Q from -Q or 1 - Q: they may be off by up to "
+                          f"{0.25 / m:.2g} (an exact 0.5 from 1024 turns gives 0.4993); give px with "
+                          "beta and alpha", BeamkitWarning, stacklevel=2)
     return float(out[0]) if one else out
 

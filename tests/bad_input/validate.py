@@ -21,5 +21,7 @@ CASES = [
     ("array-shape", lambda: v.array("x", np.ones((2, 3)), ndim=1), InputError, ["x", "shape (2, 3)"]),
     ("array-ragged", lambda: v.array("x", [[1, 2], [3]]), InputError, ["x"]),
     ("same-shape", lambda: v.same_shape(x=np.ones(3), px=np.ones(4)), InputError, ["px", "(4,)", "(3,)"]),
+    ("memory", lambda: v.fits_in_memory("n_turns", 10**12, 2.0**80, "a record", "track fewer turns"),
+     InputError, ["n_turns", "gib", "memory", "fewer turns"]),
     ("choice", lambda: v.choice("plane", "z", ("x", "y")), InputError, ["plane", "'z'", "'x'"]),
 ]

@@ -9,6 +9,7 @@ import numpy as np
 from scipy import optimize
 from scipy.constants import c as C_LIGHT
 
+from .. import _validate as _v
 from ..errors import FieldMapError, InputError
 from ._map import FieldMap
 from ._track import track
@@ -35,11 +36,27 @@ class FramePlane:
 
 
 def _as_arrays(coords):
+    """Fresh 1D float arrays x, px, y, py, delta (delta 0 if absent); NaN allowed (lost)."""
+    if not hasattr(coords, "keys"):
+        raise InputError("coords", type(coords).__name__, "is not a mapping",
+                         "give a dict of arrays x, px, y, py (and delta)")
+    missing = [k for k in ("x", "px", "y", "py") if k not in coords]
+    if missing:
+        raise InputError("coords", sorted(coords), f"lacks {missing}", "give arrays x, px, y, py")
     n = np.size(coords["x"])
     out = {}
     for k in ("x", "px", "y", "py", "delta"):
-        v = np.asarray(coords.get(k, 0.0), dtype=float)
-        out[k] = np.broadcast_to(v, (n,)).astype(float) if v.size == 1 else v.astype(float)
+        a = _v.array(f"coords[{k!r}]", coords.get(k, 0.0), ndim=(0, 1), allow_nan=True)
+        out[k] = np.full(n, a.item()) if a.size == 1 else a
+        if out[k].shape != (n,):
+            raise InputError(f"coords[{k!r}]", a, f"has shape {a.shape}, expected ({n},)",
+                             "give one value per particle")
+    bad = (out["delta"] <= -1.0) | (out["px"] ** 2 + out["py"] ** 2 >= (1.0 + out["delta"]) ** 2)
+    if bad.any():  # NaN compares False: lost particles pass through as NaN
+        i = int(np.argmax(bad))
+        raise InputError("coords", {k: float(out[k][i]) for k in ("px", "py", "delta")},
+                         f"particle {i} has px^2 + py^2 >= (1 + delta)^2 or delta <= -1: no "
+                         "forward momentum", "give delta > -1 and |(px, py)| < 1 + delta")
     return out
 
 
@@ -172,6 +189,13 @@ def find_reference_orbit(fieldmap: FieldMap, p0c, q0, *, z_start=None, z_end=Non
         If the shooting does not converge (the orbit leaves the map, say).
     """
     (zmin, zmax) = fieldmap.bounds[2]
+    x_entry = _v.scalar("x_entry", x_entry, unit="m")
+    x_exit = _v.scalar("x_exit", x_exit, unit="m", allow_none=True)
+    x_middle = _v.scalar("x_middle", x_middle, unit="m", allow_none=True)
+    z_start = _v.scalar("z_start", z_start, unit="m", allow_none=True)
+    z_end = _v.scalar("z_end", z_end, unit="m", allow_none=True)
+    if n_steps is not None:
+        n_steps = _v.integer("n_steps", n_steps, minimum=1)
     if x_middle is not None:
         if x_exit is not None:
             raise InputError("x_exit", x_exit, "x_middle fixes a symmetric orbit",

@@ -151,6 +151,15 @@ def _plane_field(planes, m, x, y, x0, y0, inv_dx, inv_dy, nx, ny, cubic):
 
 
 @nb.njit(inline="always", cache=True, error_model="numpy", fastmath=_FASTMATH)
+def _inside(x, y, g):
+    """Whether (x, y) lies in the map's transverse range (the test of _plane_field)."""
+    x0, y0, ix, iy, nx, ny, _ = g
+    u = (x - x0) * ix
+    v = (y - y0) * iy
+    return u >= 0.0 and u <= nx - 1 and v >= 0.0 and v <= ny - 1
+
+
+@nb.njit(inline="always", cache=True, error_model="numpy", fastmath=_FASTMATH)
 def _rhs(px, py, p2, kq, bx, by, bz):
     """Right-hand side of the exact equations with z as independent variable.
 
@@ -197,16 +206,21 @@ def _rk4_step(planes, m, X, PX, Y, PY, P2, K, h, g):
     if not ok2:
         return TURNED_BACK, X, PX, Y, PY
     h6 = h / 6.0
-    return (ALIVE, X + h6 * (k1x + 2.0 * k2x + 2.0 * k3x + k4x),
-            PX + h6 * (k1px + 2.0 * k2px + 2.0 * k3px + k4px),
-            Y + h6 * (k1y + 2.0 * k2y + 2.0 * k3y + k4y),
-            PY + h6 * (k1py + 2.0 * k2py + 2.0 * k3py + k4py))
+    Xe = X + h6 * (k1x + 2.0 * k2x + 2.0 * k3x + k4x)
+    Ye = Y + h6 * (k1y + 2.0 * k2y + 2.0 * k3y + k4y)
+    if not _inside(Xe, Ye, g):  # left during this step: lost here, at the step's start
+        return LEFT_MAP, X, PX, Y, PY
+    return (ALIVE, Xe, PX + h6 * (k1px + 2.0 * k2px + 2.0 * k3px + k4px),
+            Ye, PY + h6 * (k1py + 2.0 * k2py + 2.0 * k3py + k4py))
 
 
 @nb.njit(inline="always", cache=True, error_model="numpy", fastmath=_FASTMATH)
 def _boris_step(planes, m, X, PX, Y, PY, P2, K, h, g):
     """One spatial Boris step (drift h/2, kick-rotate-kick with B at the midpoint plane m,
-    drift h/2). Returns (code, X, PX, Y, PY); on a loss, the state at the step's start."""
+    drift h/2). Returns (code, X, PX, Y, PY); on a loss, the state at the step's start. A
+    particle is lost in the step in which its midpoint or its end leaves the map (before,
+    only the midpoint was tested, so a particle leaving in the second half-drift was reported
+    one step late, at a start already outside the map)."""
     x0, y0, ix, iy, nx, ny, cubic = g
     hh = 0.5 * h
     pz2 = P2 - PX * PX - PY * PY
@@ -235,7 +249,11 @@ def _boris_step(planes, m, X, PX, Y, PY, P2, K, h, g):
     if pz2 <= 0.0:
         return TURNED_BACK, X, PX, Y, PY
     ipz = 1.0 / math.sqrt(pz2)
-    return ALIVE, Xh + qx * ipz * hh, qx, Yh + qy * ipz * hh, qy
+    Xe = Xh + qx * ipz * hh
+    Ye = Yh + qy * ipz * hh
+    if not _inside(Xe, Ye, g):  # left in the second half-drift: lost in this step, as RK4
+        return LEFT_MAP, X, PX, Y, PY
+    return ALIVE, Xe, qx, Ye, qy
 
 
 @nb.njit(inline="always", cache=True, error_model="numpy", fastmath=_FASTMATH)

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import _validate as v
 from .._threads import numba_threads
-from ..errors import FieldMapError, OutsideFieldMapError
+from ..errors import FieldMapError, InputError, OutsideFieldMapError
 from . import _grid
 from ._kernels import eval_points
 
@@ -28,10 +29,20 @@ _FIELD_UNITS = {"t": 1.0, "mt": 1e-3, "gauss": 1e-4, "g": 1e-4, "kg": 0.1, "kgau
 # Relative tolerance on the spacing of a grid axis. Tables written with 6 significant
 # digits give spacings equal to ~1e-6 relative; anything larger is a real unevenness.
 _SPACING_RTOL = 1e-5
+# Plausible sizes and fields: outside them a map is legal but probably in the wrong unit
+# (a BeamkitWarning, not an error). Transverse spans from 1 mm to 2 m, longitudinal from
+# 1 mm to 20 m (an LHC dipole with its fringes is ~16 m): a table in mm read as m gives
+# spans 1000 times too large. Fields up to 20 T (the strongest accelerator magnets reach
+# ~16 T): gauss read as tesla gives fields 1e4 times too large.
+_SPAN_TRANSVERSE_M = (1e-3, 2.0)
+_SPAN_Z_M = (1e-3, 20.0)
+_FIELD_MAX_T = 20.0
 
 
 def _check_axis(name, values):
-    a = np.asarray(values, dtype=float)
+    if np.iscomplexobj(values):
+        raise FieldMapError(f"axis {name} is complex; give real coordinates in m")
+    a = np.array(values, dtype=float, copy=True)  # never the caller's array
     if a.ndim != 1:
         raise FieldMapError(f"axis {name} must be one-dimensional, got shape {a.shape}")
     if a.size < 4:
@@ -57,6 +68,7 @@ def _check_axis(name, values):
             f"is {h:.9g} m (relative deviation {dev:.2g} > {_SPACING_RTOL:g}); the map must "
             "be on a regular grid"
         )
+    a.setflags(write=False)
     return a
 
 
@@ -86,11 +98,19 @@ class FieldMap:
     beamkit.FieldMapError
         On unordered, uneven or too short axes, arrays of the wrong shape, NaN or inf.
 
+    Warns
+    -----
+    beamkit.BeamkitWarning
+        When a transverse span lies outside [1 mm, 2 m], the z span outside [1 mm, 20 m]
+        or the largest field component exceeds 20 T: probably a table in mm read as m,
+        or gauss read as tesla.
+
     Notes
     -----
-    The map is never extrapolated: :meth:`field` and :func:`beamkit.fieldmap.track`
-    refuse, or mark a particle lost, outside ``[x[0], x[-1]] x [y[0], y[-1]] x
-    [z[0], z[-1]]``. Two interpolations are offered (see :meth:`field`).
+    The map holds its own read-only copies of the axes and field arrays: the caller's
+    arrays are neither shared nor modified. The map is never extrapolated: :meth:`field`
+    and :func:`beamkit.fieldmap.track` refuse, or mark a particle lost, outside
+    ``[x[0], x[-1]] x [y[0], y[-1]] x [z[0], z[-1]]``. Two interpolations are offered (see :meth:`field`).
     """
 
     x: np.ndarray
@@ -109,8 +129,12 @@ class FieldMap:
         self.y = _check_axis("y", self.y)
         self.z = _check_axis("z", self.z)
         shape = (self.x.size, self.y.size, self.z.size)
+        bmax = 0.0
         for name in ("bx", "by", "bz"):
-            b = np.asarray(getattr(self, name), dtype=float)
+            raw = getattr(self, name)
+            if np.iscomplexobj(raw):
+                raise FieldMapError(f"{name} is complex; give the real field components in T")
+            b = np.array(raw, dtype=float, order="C", copy=True)  # never the caller's array
             if b.shape != shape:
                 raise FieldMapError(
                     f"{name} has shape {b.shape} but the axes give (nx, ny, nz) = {shape}"
@@ -122,11 +146,18 @@ class FieldMap:
                     f"{name} has {int(bad.sum())} NaN or infinite value(s), first at "
                     f"(x, y, z) = ({self.x[ix]:.6g}, {self.y[iy]:.6g}, {self.z[iz]:.6g}) m"
                 )
-            b = np.ascontiguousarray(b)
+            bmax = max(bmax, float(np.max(np.abs(b))))
             b.setflags(write=False)
             setattr(self, name, b)
+        spans = [a[-1] - a[0] for a in (self.x, self.y, self.z)]
+        v.plausible("the map's x and y spans", spans[:2], *_SPAN_TRANSVERSE_M, "m",
+                    "a table in mm read as m (or m read as mm)? check length_unit", stacklevel=4)
+        v.plausible("the map's z span", spans[2], *_SPAN_Z_M, "m",
+                    "a table in mm read as m (or m read as mm)? check length_unit", stacklevel=4)
+        v.plausible("the largest field component", bmax, 0.0, _FIELD_MAX_T, "T",
+                    "a table in gauss read as tesla? check field_unit", stacklevel=4)
         if self.current_a is not None:
-            self.current_a = float(self.current_a)
+            self.current_a = v.scalar("current_a", self.current_a, unit="A", allow_none=True)
         self.metadata = dict(self.metadata)
         self._cache = {}
 
@@ -163,6 +194,7 @@ class FieldMap:
     # ------------------------------------------------------------------ arithmetic
     def scaled(self, factor, current_a=None):
         """A copy with every field component multiplied by ``factor``."""
+        factor = v.scalar("factor", factor)
         return self._replace(
             self.bx * factor, self.by * factor, self.bz * factor, current_a=current_a
         )
@@ -190,10 +222,8 @@ class FieldMap:
 
     def _layout(self, interpolation):
         """Arrays used by the compiled kernels (see :mod:`._grid`), cached."""
-        if interpolation not in ("tricubic", "trilinear"):
-            raise ValueError(
-                f"unknown interpolation {interpolation!r}; use 'tricubic' or 'trilinear'"
-            )
+        v.choice("interpolation", interpolation, ("tricubic", "trilinear"),
+                 fix="unknown interpolation: use 'tricubic' or 'trilinear'")
         if interpolation not in self._cache:
             self._cache[interpolation] = _grid.layout(self.bx, self.by, self.bz, interpolation)
         return self._cache[interpolation]
@@ -220,15 +250,20 @@ class FieldMap:
         bx, by, bz : numpy.ndarray
             Field components in T, with the broadcast shape of the inputs.
         """
-        x, y, z = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x, y, z)))
+        v.choice("outside", outside, ("raise", "nan"), fix="outside must be 'raise' or 'nan'")
+        self._layout(interpolation)  # checks the name before any work
+        xyz = [v.array(n, a, allow_nan=True, unit="m") for n, a in (("x", x), ("y", y), ("z", z))]
+        try:
+            x, y, z = np.broadcast_arrays(*xyz)
+        except ValueError:
+            raise InputError("x, y, z", [a.shape for a in xyz], "cannot be broadcast to one shape",
+                             "give arrays of one shape (or scalars)") from None
         shape = x.shape
         pts = np.stack([x.ravel(), y.ravel(), z.ravel()])
         inside = self.contains(*pts)
         if outside == "raise" and not inside.all():
             i = int(np.argmin(inside))
             raise OutsideFieldMapError((~inside).sum(), pts[:, i], self.bounds)
-        if outside not in ("raise", "nan"):
-            raise ValueError("outside must be 'raise' or 'nan'")
         out = np.full((3, pts.shape[1]), np.nan)
         arr = self._layout(interpolation)
         numba_threads(pts.shape[1], 4096)  # small requests: no threads to wake
@@ -295,22 +330,17 @@ class FieldMap:
         if not os.path.exists(path):
             raise FileNotFoundError(f"no field-map file {path!r}")
         names = ("x", "y", "z", "bx", "by", "bz")
-        if kind == "npz":
-            with np.load(path, allow_pickle=False) as f:
-                missing = [k for k in names if k not in f.files]
-                if missing:
-                    raise FieldMapError(f"{path}: missing entries {missing}")
-                arrays = {k: f[k] for k in names}
-                meta = json.loads(str(f["meta"])) if "meta" in f.files else {}
-        else:
-            import h5py
-
-            with h5py.File(path, "r") as f:
-                missing = [k for k in names if k not in f]
-                if missing:
-                    raise FieldMapError(f"{path}: missing datasets {missing}")
-                arrays = {k: f[k][()] for k in names}
-                meta = json.loads(f.attrs["beamkit_meta"]) if "beamkit_meta" in f.attrs else {}
+        try:
+            arrays, meta = _read_file(path, kind, names)
+        except FieldMapError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - zip, HDF5, JSON and numpy all fail differently
+            raise FieldMapError(
+                f"{path}: cannot be read as a {kind} field map ({type(exc).__name__}: {exc}); "
+                "the file is corrupt, truncated or not written by FieldMap.save"
+            ) from None
+        if not isinstance(meta, dict):
+            raise FieldMapError(f"{path}: the metadata entry is not a JSON object")
         try:
             return cls(
                 **arrays,
@@ -319,7 +349,7 @@ class FieldMap:
                 description=meta.get("description", ""),
                 metadata=meta.get("metadata", {}),
             )
-        except FieldMapError as exc:
+        except (FieldMapError, InputError) as exc:
             raise FieldMapError(f"{path}: {exc}") from None
 
     @classmethod
@@ -364,18 +394,8 @@ class FieldMap:
             Unknown units, wrong number of columns, non-numeric data, missing or
             duplicated grid points, uneven axes, NaN or infinite values.
         """
-        try:
-            lscale = _LENGTH_UNITS[length_unit.lower()]
-        except KeyError:
-            raise FieldMapError(
-                f"unknown length unit {length_unit!r}; use one of {sorted(_LENGTH_UNITS)}"
-            ) from None
-        try:
-            bscale = _FIELD_UNITS[field_unit.lower()]
-        except KeyError:
-            raise FieldMapError(
-                f"unknown field unit {field_unit!r}; use T, mT, gauss (G) or kG"
-            ) from None
+        lscale, bscale = _unit_scales(length_unit, field_unit)
+        skip_rows = v.integer("skip_rows", skip_rows, minimum=0)
         cols = [c.lower() for c in columns]
         need = ["x", "y", "z", "bx", "by", "bz"]
         if any(cols.count(n) != 1 for n in need):
@@ -391,8 +411,7 @@ class FieldMap:
 
     def to_table(self, path, *, length_unit="m", field_unit="T", delimiter=" "):
         """Write the map as a text table (x y z Bx By Bz, one grid point per row)."""
-        lscale = _LENGTH_UNITS[length_unit.lower()]
-        bscale = _FIELD_UNITS[field_unit.lower()]
+        lscale, bscale = _unit_scales(length_unit, field_unit)
         X, Y, Z = np.meshgrid(self.x, self.y, self.z, indexing="ij")
         data = np.column_stack(
             [a.ravel() / lscale for a in (X, Y, Z)]
@@ -403,6 +422,44 @@ class FieldMap:
             f"Bx[{field_unit}] By[{field_unit}] Bz[{field_unit}]"
         )
         np.savetxt(path, data, delimiter=delimiter, header=header, fmt="%.10g")
+
+
+def _unit_scales(length_unit, field_unit):
+    """Factors to m and to T for the unit names of a table."""
+    try:
+        lscale = _LENGTH_UNITS[str(length_unit).lower()]
+    except KeyError:
+        raise FieldMapError(
+            f"unknown length unit {length_unit!r}; use one of {sorted(_LENGTH_UNITS)}"
+        ) from None
+    try:
+        bscale = _FIELD_UNITS[str(field_unit).lower()]
+    except KeyError:
+        raise FieldMapError(
+            f"unknown field unit {field_unit!r}; use T, mT, gauss (G) or kG"
+        ) from None
+    return lscale, bscale
+
+
+def _read_file(path, kind, names):
+    """Arrays and metadata dict of a map file written by :meth:`FieldMap.save`."""
+    if kind == "npz":
+        with np.load(path, allow_pickle=False) as f:
+            missing = [k for k in names if k not in f.files]
+            if missing:
+                raise FieldMapError(f"{path}: missing entries {missing}")
+            arrays = {k: f[k] for k in names}
+            meta = json.loads(str(f["meta"])) if "meta" in f.files else {}
+    else:
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            missing = [k for k in names if k not in f]
+            if missing:
+                raise FieldMapError(f"{path}: missing datasets {missing}")
+            arrays = {k: f[k][()] for k in names}
+            meta = json.loads(f.attrs["beamkit_meta"]) if "beamkit_meta" in f.attrs else {}
+    return arrays, meta
 
 
 def _read_rows(path, cols, columns, comments, delimiter, skip_rows):

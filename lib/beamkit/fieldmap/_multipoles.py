@@ -7,7 +7,8 @@ from math import factorial
 
 import numpy as np
 
-from ..errors import FieldMapError
+from .. import _validate as v
+from ..errors import FieldMapError, InputError
 from ._frames import ReferenceOrbit
 from ._map import FieldMap
 
@@ -20,11 +21,19 @@ def feed_down(b, dx_m):
     With b_n = d^n By/dx^n (T/m^n, rows of ``b``), b'_n = sum_{m>=n} b_m dx^(m-n)/(m-n)!.
     ``dx_m`` may be an array matching the columns of ``b``.
     """
-    b = np.asarray(b, float)
+    b = v.array("b", b, ndim=(1, 2), min_size=1)
+    dx_m = v.array("dx_m", dx_m, unit="m")
+    try:
+        fits = dx_m.ndim == 0 or (b.ndim == 2 and np.broadcast_shapes(dx_m.shape, b.shape[1:]) == b.shape[1:])
+    except ValueError:
+        fits = False
+    if not fits:
+        raise InputError("dx_m", dx_m, f"has shape {dx_m.shape}; b has shape {b.shape}",
+                         "give one displacement, or one per column of b")
     out = np.zeros_like(b)
     for n in range(b.shape[0]):
         for m in range(n, b.shape[0]):
-            out[n] = out[n] + b[m] * np.asarray(dx_m) ** (m - n) / factorial(m - n)
+            out[n] = out[n] + b[m] * dx_m ** (m - n) / factorial(m - n)
     return out
 
 
@@ -109,7 +118,13 @@ class MultipoleFit:
         from scipy.constants import c as C_LIGHT
 
         if self.reference is None:
-            raise ValueError("build models from a fit along the reference orbit (along=...)")
+            raise InputError("along", None, "build models from a fit along the reference orbit "
+                             "(along=...)", "call fit_multipoles(fieldmap, along=reference_orbit)")
+        p0c = v.scalar("p0c", p0c, positive=True, unit="eV")
+        q0 = v.scalar("q0", q0)
+        if q0 == 0:
+            raise InputError("q0", q0, "a neutral particle has no magnetic rigidity",
+                             "give the charge in units of e")
         brho = p0c / (C_LIGHT * q0)
         k = self.k(brho)
         order = self.max_order
@@ -147,7 +162,7 @@ class MultipoleFit:
             env.new("drift_out", xt.Drift, length=0.5 * (total - L))
             elements += ["drift_in", "magnet", "drift_out"]
         else:
-            raise ValueError("model must be 'sliced' or 'hard_edge'")
+            raise InputError("model", model, "model must be 'sliced' or 'hard_edge'")
         env.new("drift_exit", xt.Drift, length=float(s_out - self.s[-1]))
         elements.append("drift_exit")
         line = env.new_line(components=elements)
@@ -214,9 +229,13 @@ def fit_multipoles(fieldmap: FieldMap, max_order=3, *, along: ReferenceOrbit | N
     beamkit.FieldMapError
         If the sample lines leave the map or the fit is ill-conditioned.
     """
-    fit_order = max_order + 1 if fit_order is None else int(fit_order)
+    max_order = v.integer("max_order", max_order, minimum=0)
+    fit_order = max_order + 1 if fit_order is None else v.integer("fit_order", fit_order, minimum=0)
+    n_points = v.integer("n_points", n_points, minimum=2)
+    radius_m = v.scalar("radius_m", radius_m, positive=True, unit="m", allow_none=True)
     if fit_order < max_order:
-        raise ValueError("fit_order must be at least max_order")
+        raise InputError("fit_order", fit_order, f"fit_order must be at least max_order = {max_order}",
+                         "fit one order above the highest one wanted")
     if n_points <= fit_order + 1:
         raise FieldMapError(
             f"{n_points} points cannot determine a degree-{fit_order} polynomial with "

@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import _validate as v
 from ..beam import beam_moments
+from ..errors import InputError
 from ._frames import ReferenceOrbit, from_map_frame, to_map_frame
 from ._map import FieldMap
 from ._track import track
@@ -35,7 +37,9 @@ class LinearExcitation:
     def __call__(self, current_a):
         i_nom = self.nominal.current_a
         if not i_nom:
-            raise ValueError("the nominal map needs its current_a")
+            raise InputError("nominal.current_a", i_nom, "the nominal map needs its current_a (non-zero)",
+                             "build the nominal map with current_a=...")
+        current_a = v.scalar("current_a", current_a, unit="A")
         f = current_a / i_nom
         return (self.nominal.scaled(f) + self.remanent.scaled(1.0 - f)).scaled(
             1.0, current_a=current_a)
@@ -154,10 +158,29 @@ def scan_current(currents, fieldmap_at_current, particles, *, reference: Referen
     Returns
     -------
     CurrentScan
+
+    Raises
+    ------
+    beamkit.InputError
+        For no currents (or NaN ones), a ``fieldmap_at_current`` that is not callable,
+        missing ``z_start``/``z_end``/``p0c``/``q0`` without a reference, a bad ``n_steps``,
+        ``method`` or ``interpolation``, or particles that are not a mapping of equal-length
+        arrays; all checked before any work is sent to the executor.
     """
     from tqdm import tqdm
 
-    currents = np.atleast_1d(np.asarray(currents, float))
+    currents = np.atleast_1d(v.array("currents", currents, ndim=(0, 1), unit="A",
+                                     fix="give at least one current in A"))
+    if currents.size == 0:
+        raise InputError("currents", currents, "is empty", "give at least one current in A")
+    if not callable(fieldmap_at_current):
+        raise InputError("fieldmap_at_current", fieldmap_at_current, "is not callable",
+                         "give a function current_a -> FieldMap, e.g. a LinearExcitation")
+    n_steps = v.integer("n_steps", n_steps, minimum=1)
+    v.choice("method", method, ("rk4", "boris"))
+    v.choice("interpolation", interpolation, ("tricubic", "trilinear"))
+    if max_workers is not None:
+        max_workers = v.integer("max_workers", max_workers, minimum=1)
     if reference is not None:
         z_start = reference.entry.z_m if z_start is None else z_start
         z_end = reference.exit.z_m if z_end is None else z_end
@@ -167,11 +190,30 @@ def scan_current(currents, fieldmap_at_current, particles, *, reference: Referen
     else:
         planes = None
         if z_start is None or z_end is None:
-            raise ValueError("give z_start and z_end, or a reference orbit")
+            raise InputError("z_start" if z_start is None else "z_end", None, "is required without a "
+                             "reference orbit", "give z_start and z_end, or a reference orbit")
     if p0c is None or q0 is None:
-        raise ValueError("give p0c and q0, or a reference orbit")
-    coords = {k: np.asarray(particles[k], float) for k in ("x", "px", "y", "py")}
-    coords["delta"] = np.asarray(particles.get("delta", np.zeros_like(coords["x"])), float)
+        raise InputError("p0c" if p0c is None else "q0", None, "is required without a reference orbit",
+                         "give p0c and q0, or a reference orbit")
+    z_start = v.scalar("z_start", z_start, unit="m")
+    z_end = v.scalar("z_end", z_end, unit="m")
+    p0c = v.scalar("p0c", p0c, positive=True, unit="eV")
+    q0 = v.scalar("q0", q0)
+    if q0 == 0:
+        raise InputError("q0", q0, "a neutral particle is not deflected by the field",
+                         "track charged particles only")
+    if not hasattr(particles, "keys"):
+        raise InputError("particles", type(particles).__name__, "is not a mapping",
+                         "give a dict of arrays x, px, y, py (and delta)")
+    missing = [k for k in ("x", "px", "y", "py") if k not in particles]
+    if missing:
+        raise InputError("particles", sorted(particles), f"lacks {missing}",
+                         "give arrays x, px, y, py (and optionally delta)")
+    coords = {k: v.array(f"particles[{k!r}]", particles[k], ndim=1, allow_nan=True)
+              for k in ("x", "px", "y", "py")}
+    coords["delta"] = v.array("particles['delta']", particles.get("delta", np.zeros_like(coords["x"])),
+                              ndim=1, allow_nan=True)
+    v.same_shape(**{f"particles[{k!r}]": a for k, a in coords.items()})
 
     own = executor is None
     threads = 0

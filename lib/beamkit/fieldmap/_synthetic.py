@@ -6,6 +6,8 @@ from math import comb, factorial
 
 import numpy as np
 
+from .. import _validate as v
+from ..errors import InputError
 from ._map import FieldMap
 
 __all__ = ["PS_LIKE", "enge", "synthetic_combined_function_magnet"]
@@ -90,7 +92,11 @@ def enge(z, length_m, gap_m, coefficients=PS_LIKE["enge_coefficients"], derivati
     numpy.ndarray, shape (derivatives + 1,) + z.shape
         ``F, dF/dz, d2F/dz2, ...`` in 1/m^k.
     """
-    z = np.asarray(z, dtype=float)
+    z = v.array("z", z, unit="m")
+    length_m = v.scalar("length_m", length_m, positive=True, unit="m")
+    gap_m = v.scalar("gap_m", gap_m, positive=True, unit="m")
+    coefficients = v.array("coefficients", coefficients, ndim=1, min_size=1).tolist()
+    derivatives = v.integer("derivatives", derivatives, minimum=0)
     flat = z.ravel()
     half = 0.5 * length_m
     exit_ = _enge_series((flat - half) / gap_m, 1.0 / gap_m, coefficients, derivatives)
@@ -175,15 +181,26 @@ def synthetic_combined_function_magnet(
     -------
     FieldMap
     """
-    if current_a is None:
-        current_a = nominal_current_a
+    nominal_current_a = v.scalar("nominal_current_a", nominal_current_a, unit="A")
+    if nominal_current_a == 0:
+        raise InputError("nominal_current_a", nominal_current_a, "must not be 0",
+                         "give the current at which the multipoles take the given values")
+    current_a = nominal_current_a if current_a is None else v.scalar("current_a", current_a, unit="A")
+    b0_t = v.scalar("b0_t", b0_t, unit="T")
+    gradient_t_per_m = v.scalar("gradient_t_per_m", gradient_t_per_m, unit="T/m")
+    sextupole_t_per_m2 = v.scalar("sextupole_t_per_m2", sextupole_t_per_m2, unit="T/m^2")
+    octupole_t_per_m3 = v.scalar("octupole_t_per_m3", octupole_t_per_m3, unit="T/m^3")
+    length_m = v.scalar("length_m", length_m, positive=True, unit="m")
+    gap_m = v.scalar("gap_m", gap_m, positive=True, unit="m")
+    expansion_order = v.integer("expansion_order", expansion_order, minimum=0)
     x = np.arange(-0.056, 0.0560001, 0.004) if x is None else np.asarray(x, float)
     y = np.arange(-0.024, 0.0240001, 0.004) if y is None else np.asarray(y, float)
     z = np.linspace(-1.8, 1.8, 361) if z is None else np.asarray(z, float)
     b_nom = np.array([b0_t, gradient_t_per_m, sextupole_t_per_m2, octupole_t_per_m3], float)
-    b_rem = np.asarray(remanent, float)
+    b_rem = v.array("remanent", remanent, unit="T")
     if b_rem.shape != (4,):
-        raise ValueError("remanent must give (b0, b1, b2, b3)")
+        raise InputError("remanent", remanent, "must give (b0, b1, b2, b3)",
+                         "give four remanent multipoles in T, T/m, T/m^2, T/m^3")
     b = (current_a / nominal_current_a) * (b_nom - b_rem) + b_rem
 
     K = int(expansion_order)

@@ -109,22 +109,53 @@ class TrackResult:
         return {LOSS_REASONS[int(c)]: int(n) for c, n in zip(codes, counts)}
 
 
+# xtrack's state of the unused slots of an xt.Particles created with spare _capacity.
+_UNUSED_SLOT_STATE = -999999999
+
+
+def _check_delta(name, delta):
+    """delta <= -1 is a zero or negative momentum: the equations use (1 + delta)^2 and would
+    track it as |1 + delta|."""
+    bad = delta <= -1.0  # NaN compares False: lost particles stay lost
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise InputError(name, delta, f"has {int(bad.sum())} value(s) <= -1, first {delta[i]:.6g} at "
+                         f"index {i}: the momentum (1 + delta) P0 must be > 0",
+                         "give delta = (P - P0) / P0 > -1")
+
+
 def _from_xtrack(particles, p0c, q0):
-    """Coordinate arrays, q/P0 per particle and loss codes from an xt.Particles."""
+    """Coordinate arrays, q/P0 per particle and loss codes from an xt.Particles (its unused
+    slots, the spare capacity, are left out)."""
     if p0c is not None or q0 is not None:
         raise InputError("p0c", p0c, "p0c and q0 come from the xt.Particles object",
                          "do not pass them")
     get = particles._context.nparray_from_context_array
-    n = int(particles._capacity)
-    arrs = {k: np.array(get(getattr(particles, k)), dtype=float)[:n]
+    state = np.array(get(particles.state))
+    used = state != _UNUSED_SLOT_STATE
+    arrs = {k: np.array(get(getattr(particles, k)), dtype=float)[used]
             for k in ("x", "px", "y", "py", "delta", "p0c", "charge_ratio")}
-    alive = np.array(get(particles.state))[:n] > 0
-    q0_val = float(particles.q0)
+    alive = state[used] > 0
+    q0_val = v.scalar("particles.q0", particles.q0, fix="give the xt.Particles a finite charge q0")
     p0c_all = arrs["p0c"]
+    v.array("particles.p0c", p0c_all[alive], positive=True, unit="eV",
+            fix="give the xt.Particles a finite, positive p0c")
+    charge = q0_val * arrs["charge_ratio"][alive]
+    if not np.all(np.isfinite(charge)) or np.any(charge == 0):
+        raise InputError("particles.q0 * particles.charge_ratio", charge,
+                         "holds zero or non-finite charges: a neutral particle is not deflected by "
+                         "the field", "track charged particles only")
+    for k in ("x", "px", "y", "py", "delta"):
+        v.array(f"particles.{k}", arrs[k][alive], allow_nan=True)  # infinities refused
+    _check_delta("particles.delta", arrs["delta"][alive])
+    for k in ("x", "px", "y", "py", "delta"):
+        # NaN coordinates of a particle still alive: lost before tracking, as for a mapping
+        alive &= ~np.isnan(arrs[k])
     # reported reference momentum (the kicks use each particle's own p0c via kq)
     p0c_val = float(np.median(p0c_all[alive] if alive.any() else p0c_all))
-    # per-particle q/P0 in 1/(T m): q0 * charge_ratio * c / p0c[eV]
-    kq = q0_val * arrs["charge_ratio"] * C_LIGHT / p0c_all
+    # per-particle q/P0 in 1/(T m): q0 * charge_ratio * c / p0c[eV]; 0 for particles not tracked
+    kq = np.zeros(alive.size)
+    kq[alive] = q0_val * arrs["charge_ratio"][alive] * C_LIGHT / p0c_all[alive]
     code = np.where(alive, ALIVE, LOST_BEFORE).astype(np.int8)
     return (arrs["x"], arrs["px"], arrs["y"], arrs["py"], arrs["delta"], kq, code,
             p0c_val, q0_val)
@@ -139,7 +170,8 @@ def _from_mapping(particles, p0c, q0):
     p0c = v.scalar("p0c", p0c, positive=True, unit="eV")
     q0 = v.scalar("q0", q0, fix="give the charge in units of e")
     if q0 == 0:
-        raise InputError("q0", q0, "a neutral particle is not deflected by the field")
+        raise InputError("q0", q0, "a neutral particle is not deflected by the field",
+                         "track charged particles only")
     missing = [k for k in ("x", "px", "y", "py") if k not in particles]
     if missing:
         raise InputError("particles", sorted(particles), f"lacks {missing}",
@@ -153,6 +185,7 @@ def _from_mapping(particles, p0c, q0):
             raise InputError(f"particles[{k!r}]", a, f"has shape {a.shape}, expected ({n},)",
                              "give one value per particle")
         out.append(a)
+    _check_delta("particles['delta']", out[4])
     code = np.zeros(n, dtype=np.int8)
     for a in out:  # NaN coordinates: lost before (no (5, n) temporary)
         code[np.isnan(a)] = LOST_BEFORE
@@ -191,6 +224,13 @@ def _check_track_args(fieldmap, z_start, z_end, n_steps, method, interpolation):
             )
         zs.append(zv)
     return zs[0], zs[1], n_steps, method, interpolation
+
+
+def _check_record_memory(n_rec, n, n_steps, rec_every):
+    """Refuse, before allocating, a recording larger than 80 % of the physical memory."""
+    v.fits_in_memory("record_every", rec_every, 8.0 * 4 * n_rec * n,
+                     f"recording {n_rec} states of {n} particles over {n_steps} steps",
+                     "record less often (a larger record_every), fewer steps or fewer particles")
 
 
 def _mark_outside(fieldmap, x, y, code, zlost, z):
@@ -262,7 +302,8 @@ def track(fieldmap: FieldMap, particles, z_start, z_end, n_steps, method="rk4", 
         The field, in its own Cartesian frame.
     particles : xtrack.Particles or mapping
         Either an :class:`xtrack.Particles` (its ``p0c``, ``q0``, ``charge_ratio`` and
-        ``state`` are used; it is not modified) or a mapping with arrays ``x, px, y, py``
+        ``state`` are used; it is not modified; unused slots of its spare capacity are
+        left out of the result, rows follow its slots) or a mapping with arrays ``x, px, y, py``
         and optionally ``delta`` (zero if absent), in which case ``p0c`` and ``q0`` must be
         given.
     z_start, z_end : float
@@ -292,8 +333,10 @@ def track(fieldmap: FieldMap, particles, z_start, z_end, n_steps, method="rk4", 
     beamkit.FieldMapError
         If ``z_start`` or ``z_end`` lies outside the map.
     beamkit.InputError
-        For an unknown method or interpolation, ``n_steps < 1``, missing or non-finite
-        ``p0c``/``q0``, coordinate arrays of different lengths.
+        For an unknown method or interpolation, ``n_steps < 1`` or not an integer, missing,
+        non-finite or non-positive ``p0c``, a zero or non-finite charge (neutral particles),
+        ``delta <= -1``, coordinate arrays of different lengths, infinite coordinates, or a
+        recording (``record_every``) that would need more than 80 % of the machine's memory.
 
     Notes
     -----
@@ -309,9 +352,10 @@ def track(fieldmap: FieldMap, particles, z_start, z_end, n_steps, method="rk4", 
     zlost = np.full(n, np.nan)
     zlost[code != ALIVE] = z_start
     _mark_outside(fieldmap, x, y, code, zlost, z_start)  # starting outside: lost at z_start
-    rec_every = v.integer("record_every", record_every, minimum=1) if record_every else 0
+    rec_every = 0 if record_every is None else v.integer("record_every", record_every, minimum=1)
     if rec_every:
         n_rec = n_steps // rec_every
+        _check_record_memory(n_rec + 1, n, n_steps, rec_every)
         rec = np.full((n_rec + 1, 4, n), np.nan)
         rec[0] = np.stack([x, px, y, py])
         rec[0][:, code != ALIVE] = np.nan
