@@ -15,6 +15,11 @@ Traps handled here (see the notation page and the physics notes):
   see :func:`normalised_signal`.
 
 NAFF is :cite:p:`laskar1993`; PyNAFF :cite:p:`pynaff` is the reference implementation.
+
+The module is about 500 lines because the batch estimator behind :func:`tunes` (compiled
+kernels for the windowed spectrum, the coarse peak and the Newton refinement, with their
+input checks) sits beside the reference :func:`naff` it is tested against; each kernel has
+one caller here, so splitting them would only add imports.
 """
 
 from __future__ import annotations
