@@ -64,6 +64,13 @@ class ElementKind:
     linear_drift : bool
         Its linear optics on the reference orbit are those of a drift (left out of the
         matrices when it has no length).
+    length_rule : str
+        ``"positive"``: a thick element, refused with length 0 (it would vanish in MAD-X
+        and xtrack, or divide by zero in the matrices); ``"zero"``: a thin element, refused
+        with a length (the matrices would lose the drift); ``"any"``: both are the same in
+        the three engines (a marker).
+    zero_length_fix : str
+        What to use instead when a thick element is given length 0.
     """
 
     name: str
@@ -78,6 +85,8 @@ class ElementKind:
     thinned: bool = False
     per_length: bool = False
     linear_drift: bool = False
+    length_rule: str = "any"
+    zero_length_fix: str = ""
 
     def matrix_strength(self, lattice, mag):
         """The strength as ``matrix`` takes it (per unit length when ``per_length``)."""
@@ -113,14 +122,15 @@ KINDS = {
         xtrack=lambda env, mag, xt: env.new(mag.name, xt.Quadrupole, length=mag.length_m,
                                             k1=_xexpr(_expr(mag, "k1")), at=mag.at_m),
         matrix=lambda k1, ds, plane, delta: _mx.quadrupole(k1, ds, plane, delta=delta),
-        thin_kick="quad", colour="tab:red", layout_height=0.8, thinned=True),
+        thin_kick="quad", colour="tab:red", layout_height=0.8, thinned=True,
+        length_rule="positive", zero_length_fix="use kind 'thin_quadrupole' with k1l (m^-1) for a thin lens"),
     "thin_quadrupole": ElementKind(
         name="thin_quadrupole", strength="k1l", madx_class="multipole",
         madx_attributes=lambda mag: [f"knl := {{0, {_expr(mag, 'k1l')}}}"],
         xtrack=lambda env, mag, xt: env.new(mag.name, xt.Multipole, knl=[0.0, _xexpr(_expr(mag, "k1l"))],
                                             at=mag.at_m),
         matrix=lambda kl, ds, plane, delta: _mx.thin_quadrupole(kl, plane, delta=delta),
-        thin_kick="quad", colour="tab:red", layout_height=0.8),
+        thin_kick="quad", colour="tab:red", layout_height=0.8, length_rule="zero"),
     "sbend": ElementKind(
         name="sbend", strength="angle", madx_class="sbend",
         madx_attributes=lambda mag: [f"l = {mag.length_m!r}", f"angle := {_expr(mag, 'angle')}"],
@@ -128,7 +138,8 @@ KINDS = {
                                             angle=_xexpr(_expr(mag, "angle")), k0_from_h=True, at=mag.at_m),
         # A piece ds of a sector bend of curvature h = angle / length bends by h ds.
         matrix=lambda h, ds, plane, delta: _mx.sector_bend(h * ds, ds, plane, delta=delta),
-        thin_kick=None, colour="tab:blue", layout_height=0.0, per_length=True),
+        thin_kick=None, colour="tab:blue", layout_height=0.0, per_length=True,
+        length_rule="positive", zero_length_fix="a sector bend needs its length; there is no thin bend"),
     "sextupole": ElementKind(
         name="sextupole", strength="k2", madx_class="sextupole",
         madx_attributes=lambda mag: [f"l = {mag.length_m!r}", f"k2 := {_expr(mag, 'k2')}"],
@@ -137,7 +148,8 @@ KINDS = {
                                             num_multipole_kicks=SEXTUPOLE_KICKS, at=mag.at_m),
         # Linear optics of a sextupole on the reference orbit: a drift.
         matrix=_drift_matrix,
-        thin_kick="sext", colour="tab:green", layout_height=0.5, linear_drift=True),
+        thin_kick="sext", colour="tab:green", layout_height=0.5, linear_drift=True,
+        length_rule="positive", zero_length_fix="k2 is per metre: give the sextupole its length"),
     "marker": ElementKind(
         name="marker", strength=None, madx_class="marker",
         madx_attributes=lambda mag: [],

@@ -19,12 +19,15 @@ The LHC-like FODO cell is that of :cite:p:`oeftiger2026lecture6`.
 
 from __future__ import annotations
 
+import ast
 import math
+import numbers
 import re
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from . import _validate as v
 from . import matrices as _mx
 from .elements import KINDS
 from .errors import InputError
@@ -64,6 +67,25 @@ _MATH = {
     name: getattr(math, name)
     for name in ("sin", "cos", "tan", "asin", "acos", "atan", "sqrt", "exp", "log", "pi")
 }
+#: Names MAD-X predefines (constants); a lattice variable of that name would be read
+#: differently by MAD-X and by xtrack or the matrices.
+_RESERVED = frozenset(_MATH) | {"twopi", "degrad", "raddeg", "e", "amass", "emass", "nmass",
+                                "mumass", "clight", "qelect", "hbar", "erad", "prad"}
+
+
+def _names_in(expression, where):
+    """The identifiers an expression uses; InputError when it is not a valid expression."""
+    try:
+        tree = ast.parse(expression, mode="eval")
+    except SyntaxError as exc:
+        raise InputError(where, expression, f"is not a valid expression ({exc.msg})",
+                         "write it with lattice variables, numbers, + - * / ** and math functions"
+                         ) from None
+    return sorted({node.id for node in ast.walk(tree) if isinstance(node, ast.Name)})
+
+
+def _is_number(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
 
 @dataclass(frozen=True)
@@ -92,6 +114,18 @@ class Magnet:
     at_m: float
     length_m: float = 0.0
     strengths: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if not isinstance(self.name, str):
+            raise InputError("name", self.name, "must be a string (a lower-case identifier)")
+        object.__setattr__(self, "at_m", v.scalar(f"{self.name}.at_m", self.at_m, unit="m"))
+        object.__setattr__(self, "length_m", v.scalar(f"{self.name}.length_m", self.length_m,
+                                                      nonnegative=True, unit="m"))
+        if not isinstance(self.strengths, dict):
+            raise InputError(f"{self.name}.strengths", self.strengths,
+                             "must be a dict of strength name to number or expression")
+        # A copy: changing the caller's dict afterwards must not change the magnet.
+        object.__setattr__(self, "strengths", dict(self.strengths))
 
     @property
     def start_m(self):
@@ -129,17 +163,41 @@ class Lattice:
     description: str = ""
 
     def __post_init__(self):
-        if not _NAME.match(self.name):
+        if not isinstance(self.name, str) or not _NAME.match(self.name):
             raise InputError("name", self.name, "must be lower-case letters, digits, _")
+        object.__setattr__(self, "length_m", v.scalar("length_m", self.length_m, positive=True, unit="m",
+                                                      fix="the cell length must be a positive number (m)"))
         if self.particle not in PARTICLES:
             raise InputError("particle", self.particle, "unknown particle", f"known: {sorted(PARTICLES)}")
         mass_ev = PARTICLES[self.particle][0]
-        if not self.energy_ev > mass_ev:
+        energy_ev = v.scalar("energy_ev", self.energy_ev, unit="eV")
+        if not energy_ev > mass_ev:
             raise InputError(
                 "energy_ev", self.energy_ev,
                 f"total energy {self.energy_ev:g} eV must exceed the {self.particle} rest energy "
                 f"{mass_ev:g} eV"
             )
+        object.__setattr__(self, "energy_ev", energy_ev)
+        if not isinstance(self.variables, dict):
+            raise InputError("variables", self.variables, "must be a dict of knob name to number")
+        for key, val in self.variables.items():
+            if not isinstance(key, str) or not _NAME.match(key):
+                raise InputError("variable name", key, "must be a lower-case identifier")
+            if key in _RESERVED:
+                raise InputError("variable name", key, "is a MAD-X constant or a math function",
+                                 "choose another name")
+            v.scalar(f"variables[{key!r}]", val,
+                     fix="MAD-X would read NaN as 0 without a word; give a finite number")
+        # Copies, so that changing the caller's dict or tuple afterwards does not change the lattice.
+        object.__setattr__(self, "variables", {k: float(val) for k, val in self.variables.items()})
+        try:
+            magnets = tuple(self.magnets)
+        except TypeError:
+            raise InputError("magnets", self.magnets, "must be a sequence of Magnet") from None
+        bad = [m for m in magnets if not isinstance(m, Magnet)]
+        if bad:
+            raise InputError("magnets", bad[0], "is not a Magnet", "build elements with lattices.Magnet")
+        object.__setattr__(self, "magnets", magnets)
         names = set()
         previous_end = 0.0
         for mag in sorted(self.magnets, key=lambda m: m.at_m):
@@ -148,8 +206,7 @@ class Lattice:
             if not _NAME.match(mag.name) or mag.name in names:
                 raise InputError("magnet name", mag.name, "is not a unique lower-case identifier")
             names.add(mag.name)
-            if mag.length_m < 0:
-                raise InputError(f"{mag.name}.length_m", mag.length_m, "negative length (m)")
+            self._check_magnet(mag)
             if mag.start_m < previous_end - 1e-9:
                 raise InputError(f"{mag.name}.at_m", mag.at_m,
                                  f"{mag.name} starts at {mag.start_m} m, inside the element before it")
@@ -157,9 +214,37 @@ class Lattice:
                 raise InputError(f"{mag.name}.at_m", mag.at_m, f"{mag.name} ends at {mag.end_m} m, "
                                  f"beyond the cell length {self.length_m} m")
             previous_end = mag.end_m
-        for key in self.variables:
-            if not _NAME.match(key):
-                raise InputError("variable name", key, "must be a lower-case identifier")
+
+    def _check_magnet(self, mag):
+        """Length and strengths of one magnet, so that no engine reads a silent zero."""
+        kind = KINDS[mag.kind]
+        if kind.length_rule == "positive" and not mag.length_m > 0:
+            raise InputError(f"{mag.name}.length_m", mag.length_m,
+                             f"a {mag.kind} needs a positive length (m); with length 0 it would vanish "
+                             "from MAD-X and xtrack or divide by zero in the matrices",
+                             kind.zero_length_fix)
+        if kind.length_rule == "zero" and mag.length_m != 0:
+            raise InputError(f"{mag.name}.length_m", mag.length_m,
+                             f"a {mag.kind} is thin: its length must be 0",
+                             "use kind 'quadrupole' (k1 in m^-2) for a thick magnet")
+        allowed = () if kind.strength is None else (kind.strength,)
+        for key, expr in mag.strengths.items():
+            where = f"{mag.name}.strengths[{key!r}]"
+            if key not in allowed:
+                raise InputError(where, expr, f"{key!r} is not a strength of a {mag.kind}",
+                                 f"a {mag.kind} takes {list(allowed) or 'no strength'}")
+            if isinstance(expr, str):
+                unknown = [n for n in _names_in(expr, where) if n not in self.variables and n not in _MATH]
+                if unknown:
+                    raise InputError(where, expr, f"uses undefined name(s) {unknown} (MAD-X would read "
+                                     "them as 0, xtrack raises KeyError)",
+                                     f"define them as lattice variables or fix the spelling; variables: "
+                                     f"{sorted(self.variables)}")
+                self._evaluate(expr, where)
+            elif _is_number(expr):
+                v.scalar(where, expr, fix="give a finite number")
+            else:
+                raise InputError(where, expr, "must be a number or an expression string")
 
     # ---------------------------------------------------------------- values
     @property
@@ -191,20 +276,34 @@ class Lattice:
         """A copy with some variables changed, e.g. ``cell.with_variables(theta=0)``."""
         unknown = set(values) - set(self.variables)
         if unknown:
-            raise KeyError(f"unknown lattice variables {sorted(unknown)}; known: {sorted(self.variables)}")
+            raise InputError("variables", sorted(unknown), f"unknown lattice variables {sorted(unknown)}",
+                             f"known: {sorted(self.variables)}")
         return replace(self, variables={**self.variables, **values})
 
     def value(self, expression):
         """Numerical value of a number or an expression of the lattice variables."""
-        if isinstance(expression, (int, float, np.floating)):
-            return float(expression)
+        if _is_number(expression):
+            return v.scalar("expression", expression)
+        if not isinstance(expression, str):
+            raise InputError("expression", expression, "must be a number or an expression string")
+        unknown = [n for n in _names_in(expression, "expression")
+                   if n not in self.variables and n not in _MATH]
+        if unknown:
+            raise InputError("expression", expression, f"uses an unknown variable: {unknown}",
+                             f"variables: {sorted(self.variables)}")
+        return self._evaluate(expression, "expression")
+
+    def _evaluate(self, expression, where):
         env = dict(_MATH)
-        for key, val in self.variables.items():
-            env[key] = float(val)
+        env.update(self.variables)
         try:
-            return float(eval(expression, {"__builtins__": {}}, env))  # noqa: S307
-        except NameError as exc:
-            raise InputError("expression", expression, f"uses an unknown variable: {exc}") from None
+            out = float(eval(expression, {"__builtins__": {}}, env))  # noqa: S307
+        except (ArithmeticError, TypeError, ValueError) as exc:
+            raise InputError(where, expression, f"cannot be evaluated ({type(exc).__name__}: {exc})",
+                             "check the expression and the variables it uses") from None
+        if not math.isfinite(out):
+            raise InputError(where, expression, f"evaluates to {out}", "give a finite strength")
+        return out
 
     def strength(self, magnet, key):
         return self.value(magnet.strengths.get(key, 0.0))
@@ -269,6 +368,7 @@ class Lattice:
         -------
         list of Slice
         """
+        plane, delta, max_step_m = _check_matrix_args(plane, delta, max_step_m, thin)
         pieces = []
         s = 0.0
 
@@ -308,7 +408,19 @@ class Lattice:
 
     def one_turn_matrix(self, plane="x", *, thin=False, delta=0.0):
         """3x3 matrix of the whole cell from its start, in ``(x, x', delta)``."""
+        _check_matrix_args(plane, delta, None, thin)
         return _mx.line_matrix(sl.matrix for sl in self.transfer_matrices(plane, thin=thin, delta=delta))
+
+
+def _check_matrix_args(plane, delta, max_step_m, thin=False):
+    if not isinstance(thin, (bool, np.bool_)):
+        raise InputError("thin", thin, "must be True or False")
+    plane = v.choice("plane", plane, ("x", "y"))
+    delta = v.scalar("delta", delta, greater_than=-1.0,
+                     fix="delta = (p - p0)/p0 > -1 (delta = -1 is a particle at rest)")
+    max_step_m = v.scalar("max_step_m", max_step_m, positive=True, unit="m", allow_none=True,
+                          fix="give the longest slice in m, or None for whole elements")
+    return plane, delta, max_step_m
 
 
 def lhc_fodo_cell(*, bends_on=True, bend_angle_rad=LHC_BEND_ANGLE_RAD, energy_ev=7e12,
