@@ -11,7 +11,7 @@ From it come
 
 Because the three are built independently from one description, agreement between
 MAD-X, xtrack and the matrices is a real cross-check of each of them. How each element
-kind is emitted lives in :mod:`beamkit.elements`; this module (about 400 lines) holds the
+kind is emitted lives in :mod:`beamkit.elements`; this module (about 530 lines) holds the
 description, its validation and the book's cell builders.
 
 The LHC-like FODO cell is that of :cite:p:`oeftiger2026lecture6`.
@@ -71,6 +71,10 @@ _MATH = {
 #: differently by MAD-X and by xtrack or the matrices.
 _RESERVED = frozenset(_MATH) | {"twopi", "degrad", "raddeg", "e", "amass", "emass", "nmass",
                                 "mumass", "clight", "qelect", "hbar", "erad", "prad"}
+#: Expression syntax that MAD-X, xtrack and Python read the same way (no ``**``: MAD-X
+#: writes ``^``, which Python reads as exclusive or).
+_ALLOWED_NODES = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Name, ast.Load, ast.Add, ast.Sub,
+                  ast.Mult, ast.Div, ast.USub, ast.UAdd)
 
 
 def _names_in(expression, where):
@@ -79,9 +83,25 @@ def _names_in(expression, where):
         tree = ast.parse(expression, mode="eval")
     except SyntaxError as exc:
         raise InputError(where, expression, f"is not a valid expression ({exc.msg})",
-                         "write it with lattice variables, numbers, + - * / ** and math functions"
+                         "write it with lattice variables, numbers, + - * / and math functions"
                          ) from None
-    return sorted({node.id for node in ast.walk(tree) if isinstance(node, ast.Name)})
+    functions = sorted(n for n in _MATH if n != "pi")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            name = node.func.id if isinstance(node.func, ast.Name) else ast.unparse(node.func)
+            if name not in functions or node.keywords or len(node.args) != 1:
+                raise InputError(where, expression, f"calls {name}(), which MAD-X and xtrack do not share",
+                                 f"use one argument of {', '.join(functions)}")
+        elif isinstance(node, ast.Name) and node.id == "pi":
+            raise InputError(where, expression, "uses pi, which xtrack does not define (KeyError)",
+                             "write the number (math.pi) or a lattice variable")
+        elif not (isinstance(node, _ALLOWED_NODES)
+                  or (isinstance(node, ast.Constant) and _is_number(node.value))):
+            what = "**" if isinstance(node, ast.Pow) else type(node).__name__
+            raise InputError(where, expression, f"uses {what}, which MAD-X and xtrack do not read alike",
+                             f"write it with variables, numbers, + - * / and {', '.join(functions)}")
+    called = {node.func.id for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    return sorted({node.id for node in ast.walk(tree) if isinstance(node, ast.Name)} - called)
 
 
 def _is_number(value):
