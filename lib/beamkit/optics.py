@@ -203,7 +203,7 @@ def twiss_xtrack(line, method="4d", max_step_m=None):
     max_step_m : float, optional
         Also report the optics every ``max_step_m`` metres, for smooth plots. The table
         always holds element ends and the centres of thick elements (the line is cut
-        there on a shallow copy; the line passed in is not changed).
+        there on a copy; the line passed in is not changed).
     """
     method = v.choice("method", method, ("4d", "6d"), "6d needs RF cavities; 4d does not")
     max_step_m = v.scalar("max_step_m", max_step_m, positive=True, unit="m", allow_none=True)
@@ -217,7 +217,7 @@ def twiss_xtrack(line, method="4d", max_step_m=None):
         cuts += list(np.arange(max_step_m, line.get_length(), max_step_m))
     work = line
     if cuts:
-        work = line.copy(shallow=True)
+        work = line.copy()  # a shallow copy would add the slices to the caller's element dict
         work.cut_at_s(sorted(set(float(c) for c in cuts)), with_progress=False)
     tw = _xtrack_twiss(work, method)
     table = pd.DataFrame({
