@@ -110,7 +110,8 @@ def sextupole_optics(line, names):
         Index: the names; columns ``beta_x_m``, ``beta_y_m``, ``dispersion_x_m`` (m) and
         ``length_m`` (m).
     """
-    names = list(names)
+    _check_line(line)
+    names = [names] if isinstance(names, str) else list(names)
     known = list(line.element_names)
     missing = [n for n in names if n not in known]
     if missing:
@@ -146,6 +147,7 @@ def chromaticity_response(line, knobs, step=1e-3):
     step : float
         Knob step (knob units; m^-3 for ``k2``).
     """
+    _check_line(line)
     knobs = _check_knobs(line.vars, knobs, "xtrack line")
     step = v.scalar("step", step, positive=True)
     return _response(line, knobs, ("x", "y"), step)
@@ -315,6 +317,7 @@ def chromaticity_from_tracking(line, deltas, *, n_turns=1024, plane="x", amplitu
     from .tracking import track_turns
     from .tune import tunes
 
+    _check_line(line)
     plane = v.choice("plane", plane, ("x", "y"))
     deltas = v.array("deltas", deltas, ndim=1, min_size=1, greater_than=-1.0)
     n_turns = v.integer("n_turns", n_turns, minimum=16)
@@ -344,6 +347,11 @@ def chromaticity_from_tracking(line, deltas, *, n_turns=1024, plane="x", amplitu
 
 
 # ---------------------------------------------------------------- matching
+def _check_line(line):
+    if not (hasattr(line, "vars") and hasattr(line, "twiss") and hasattr(line, "element_names")):
+        raise InputError("line", line, "must be an xtrack.Line", "e.g. lattice.to_xtrack()")
+
+
 def _check_knobs(known, knobs, where):
     knobs = [knobs] if isinstance(knobs, str) else list(knobs)
     if not knobs:

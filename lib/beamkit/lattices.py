@@ -353,6 +353,8 @@ class Lattice:
         ``bend_edge_model='full'`` reproduces MAD-X's chromatic edge terms (see the
         notation page).
         """
+        v.choice("bend_edge_model", bend_edge_model, ("full", "linear", "dipole-only", "suppressed"),
+                 "'full' reproduces MAD-X's chromatic edge terms")
         import xtrack as xt  # heavy import, only when needed
 
         env = xt.Environment()
@@ -518,12 +520,14 @@ def fodo_cell(length_m, focal_length_m, *, quad_length_m=0.0, bend_angle_rad=0.0
     Lattice
         Knobs ``k1l_f``, ``k1l_d`` (m^-1) and ``theta`` (rad).
     """
-    if length_m <= 0 or focal_length_m <= 0:
-        raise InputError("length_m, focal_length_m", (length_m, focal_length_m), "must be positive (m)")
-    fd = focal_length_m if focal_length_d_m is None else focal_length_d_m
-    if fd <= 0:
-        raise InputError("focal_length_d_m", fd, "is the magnitude of QD's focal length: give it positive")
-    lq = float(quad_length_m)
+    length_m = v.scalar("length_m", length_m, positive=True, unit="m", fix="the cell length must be positive")
+    focal_length_m = v.scalar("focal_length_m", focal_length_m, positive=True, unit="m",
+                              fix="give QF's focal length as a positive number")
+    fd = v.scalar("focal_length_d_m", focal_length_m if focal_length_d_m is None else focal_length_d_m,
+                  positive=True, unit="m", fix="it is the magnitude of QD's focal length: give it positive")
+    lq = v.scalar("quad_length_m", quad_length_m, nonnegative=True, unit="m")
+    bend_angle_rad = v.scalar("bend_angle_rad", bend_angle_rad, unit="rad")
+    bend_length_m = v.scalar("bend_length_m", bend_length_m, positive=True, unit="m", allow_none=True)
     free_half = length_m / 2 - lq
     if free_half <= 0:
         raise InputError("quad_length_m", lq, f"quadrupoles of {lq} m do not fit in a {length_m} m cell")

@@ -351,8 +351,11 @@ def twiss_three_ways(lattice, *, thin_matrices=True):
     dict of str to Optics
         Keys ``"MAD-X"``, ``"xtrack"``, ``"thick matrices"`` and ``"thin matrices"``.
     """
+    from .lattices import Lattice
     from .madx import session
 
+    if not isinstance(lattice, Lattice):
+        raise InputError("lattice", lattice, "must be a beamkit.lattices.Lattice")
     with session() as mad:
         mad.load(lattice)
         from_madx = twiss_madx(mad)
@@ -387,6 +390,11 @@ def compare(results, reference=None, keys=SUMMARY_KEYS):
         raise InputError("results", bad, "are labels of things that are not Optics",
                          "pass the results of optics.twiss_madx, twiss_xtrack or twiss_matrices")
     reference = labels[0] if reference is None else v.choice("reference", reference, labels)
+    keys = [keys] if isinstance(keys, str) else list(keys)
+    unknown = [k for k in keys if k not in SUMMARY_KEYS]
+    if unknown:
+        raise InputError("keys", unknown, "are not global quantities of an Optics",
+                         f"choose among {SUMMARY_KEYS}")
     data = {lab: [getattr(results[lab], k) for k in keys] for lab in labels}
     frame = pd.DataFrame(data, index=list(keys))
     for lab in labels:

@@ -38,6 +38,9 @@ CASES = [
     ("xtrack-step-zero", lambda: optics.twiss_xtrack(None, max_step_m=0.0), InputError,
      ["max_step_m", "> 0"]),
     ("xtrack-not-line", lambda: optics.twiss_xtrack(_CELL), InputError, ["line", "xtrack.line"]),
+    ("three-ways-not-lattice", lambda: optics.twiss_three_ways(None), InputError, ["lattice", "none"]),
+    ("compare-unknown-key", lambda: optics.compare({"a": _optics()}, keys=("q_x", "qx")), InputError,
+     ["keys", "'qx'", "q_x"]),
     ("madx-not-session", lambda: optics.twiss_madx(_CELL), InputError, ["mad", "madxsession"]),
     ("madx-step-negative", lambda: optics.twiss_madx(None, max_step_m=-0.5), InputError,
      ["max_step_m", "> 0"]),
@@ -53,3 +56,8 @@ def _nan_knob_line():
     line = lattices.fodo_cell(20.0, 8.0).to_xtrack()
     line.vars["k1l_f"] = float("nan")
     return line
+
+
+@functools.cache
+def _optics():
+    return optics.twiss_matrices(_CELL)
