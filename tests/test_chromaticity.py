@@ -131,7 +131,7 @@ def test_fit_scales_delta():
 def test_tune_at_selects_by_value_not_index():
     fit = chromaticity.fit_chromaticity([3e-4, -1e-4, 0.0, 1e-4, -3e-4], [0.3, 0.4, 0.5, 0.6, 0.7], 1, "x")
     assert fit.tune_at(0.0) == 0.5
-    with pytest.raises(KeyError, match="0 particles"):
+    with pytest.raises(InputError, match="0 particles"):
         fit.tune_at(2e-4)
 
 

@@ -5,6 +5,7 @@ import math
 import pytest
 
 from beamkit import lattices
+from beamkit.errors import InputError
 
 
 def test_lhc_cell_geometry():
@@ -33,7 +34,7 @@ def test_with_variables_and_unknown_variable():
     cell = lattices.lhc_fodo_cell()
     off = cell.with_variables(theta=0.0)
     assert off.variables["theta"] == 0 and cell.variables["theta"] != 0
-    with pytest.raises(KeyError, match="unknown lattice variables"):
+    with pytest.raises(InputError, match="unknown lattice variables"):
         cell.with_variables(nope=1)
 
 

@@ -21,6 +21,7 @@ and the two chapters use them together; each function body stays short.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 
@@ -28,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from . import _validate as v
-from .errors import ConvergenceError, IllConditionedError, InputError
+from .errors import BeamkitError, ConvergenceError, IllConditionedError, InputError
 
 __all__ = [
     "ChromaticityFit",
@@ -109,7 +110,8 @@ def sextupole_optics(line, names):
         Index: the names; columns ``beta_x_m``, ``beta_y_m``, ``dispersion_x_m`` (m) and
         ``length_m`` (m).
     """
-    names = list(names)
+    _check_line(line)
+    names = [names] if isinstance(names, str) else list(names)
     known = list(line.element_names)
     missing = [n for n in names if n not in known]
     if missing:
@@ -145,6 +147,7 @@ def chromaticity_response(line, knobs, step=1e-3):
     step : float
         Knob step (knob units; m^-3 for ``k2``).
     """
+    _check_line(line)
     knobs = _check_knobs(line.vars, knobs, "xtrack line")
     step = v.scalar("step", step, positive=True)
     return _response(line, knobs, ("x", "y"), step)
@@ -223,10 +226,11 @@ class ChromaticityFit:
 
     def tune_at(self, delta, rtol=0.0, atol=1e-12):
         """Tune of the tracked particle whose delta equals ``delta`` (selected by value)."""
+        delta = v.scalar("delta", delta)
         hits = np.flatnonzero(np.isclose(self.deltas, delta, rtol=rtol, atol=atol))
         if hits.size != 1:
-            raise KeyError(f"{hits.size} particles have delta = {delta!r}; tracked deltas are "
-                           f"{np.array2string(self.deltas, precision=3)}")
+            raise InputError("delta", delta, f"{hits.size} particles have delta = {delta!r}",
+                             f"tracked deltas are {np.array2string(self.deltas, precision=3)}")
         return float(self.tunes[hits[0]])
 
     def to_frame(self):
@@ -313,6 +317,7 @@ def chromaticity_from_tracking(line, deltas, *, n_turns=1024, plane="x", amplitu
     from .tracking import track_turns
     from .tune import tunes
 
+    _check_line(line)
     plane = v.choice("plane", plane, ("x", "y"))
     deltas = v.array("deltas", deltas, ndim=1, min_size=1, greater_than=-1.0)
     n_turns = v.integer("n_turns", n_turns, minimum=16)
@@ -342,6 +347,11 @@ def chromaticity_from_tracking(line, deltas, *, n_turns=1024, plane="x", amplitu
 
 
 # ---------------------------------------------------------------- matching
+def _check_line(line):
+    if not (hasattr(line, "vars") and hasattr(line, "twiss") and hasattr(line, "element_names")):
+        raise InputError("line", line, "must be an xtrack.Line", "e.g. lattice.to_xtrack()")
+
+
 def _check_knobs(known, knobs, where):
     knobs = [knobs] if isinstance(knobs, str) else list(knobs)
     if not knobs:
@@ -411,18 +421,46 @@ def match_chromaticity(engine, dq_x=None, dq_y=None, knobs=("k2sext1", "k2sext2"
         raise InputError("knobs", knobs, f"{len(active)} targets need at least as many knobs",
                          "add a sextupole family or leave a plane free (None)")
     is_madx = isinstance(engine, MadxSession)
+    if not is_madx and not hasattr(engine, "vars"):
+        raise InputError("engine", engine, "must be a beamkit.madx.MadxSession or an xtrack.Line")
+    if sequence is not None and not (isinstance(sequence, str) and sequence.isidentifier()):
+        raise InputError("sequence", sequence, "must be a MAD-X sequence name")
     knobs = _check_knobs(engine.madx.globals if is_madx else engine.vars, knobs,
                          "MAD-X session" if is_madx else "xtrack line")
-    if is_madx:
-        values, achieved = _match_madx(engine, active, knobs, sequence, tolerance, step)
-    else:
-        values, achieved = _match_xtrack(engine, active, knobs, tolerance, step)
-    misses = {p: achieved[p] - val for p, val in active.items() if abs(achieved[p] - val) > tolerance}
-    if misses:
-        raise ConvergenceError("chromaticity match", residual=max(abs(m) for m in misses.values()),
-                               fix=f"errors {misses} exceed the tolerance {tolerance}; check that the "
-                               "knobs act on the chromaticity")
+    saved = _save_knobs(engine, knobs, is_madx)
+    try:
+        if is_madx:
+            values, achieved = _match_madx(engine, active, knobs, sequence, tolerance, step)
+        else:
+            values, achieved = _match_xtrack(engine, active, knobs, tolerance, step)
+        misses = {p: achieved[p] - val for p, val in active.items()
+                  if not abs(achieved[p] - val) <= tolerance}
+        if misses:
+            raise ConvergenceError("chromaticity match", residual=max(abs(m) for m in misses.values()),
+                                   fix=f"errors {misses} exceed the tolerance {tolerance}; the knobs "
+                                   f"are put back to {saved}; check that they act on the chromaticity")
+    except BaseException:
+        # A failed match (or an interrupt) leaves the caller's knobs as they were.
+        _restore_knobs(engine, saved, is_madx)
+        raise
     return values
+
+
+def _save_knobs(engine, knobs, is_madx):
+    if is_madx:
+        return {k: float(engine.madx.globals[k]) for k in knobs}
+    return {k: float(engine.vars[k]._value) for k in knobs}
+
+
+def _restore_knobs(engine, saved, is_madx):
+    if is_madx:
+        # A dead session (time-out, interrupt) has nothing left to restore.
+        with contextlib.suppress(BeamkitError):
+            if engine.alive:
+                engine.set_variables(**saved)
+        return
+    for k, value in saved.items():
+        engine.vars[k] = value
 
 
 def _match_madx(engine, active, knobs, sequence, tolerance, step):
@@ -464,6 +502,10 @@ def _match_xtrack(line, active, knobs, tolerance, step):
         if np.all(np.abs(current - goal) < tolerance * 1e-2):
             break
         jac = _response(line, knobs, planes, big_step, base=current)
+        if not np.all(np.isfinite(jac)) or not np.all(np.isfinite(current)):
+            raise ConvergenceError("chromaticity match (xtrack)",
+                                   fix="the chromaticity or its response is NaN: check the knobs and "
+                                   "that the lattice is stable")
         delta, *_ = np.linalg.lstsq(jac, goal - current, rcond=None)
         for k, d in zip(knobs, delta):
             values[k] += float(d)

@@ -75,6 +75,13 @@ class ElementKind:
         piece's off-momentum matrix linearised about the dispersive orbit, ``dispersion``
         = (D, D') at its entrance (:meth:`beamkit.lattices.Lattice.off_momentum_matrices`);
         None when ``matrix`` already is that.
+    length_rule : str
+        ``"positive"``: a thick element, refused with length 0 (it would vanish in MAD-X
+        and xtrack, or divide by zero in the matrices); ``"zero"``: a thin element, refused
+        with a length (the matrices would lose the drift); ``"any"``: both are the same in
+        the three engines (a marker).
+    zero_length_fix : str
+        What to use instead when a thick element is given length 0.
     """
 
     name: str
@@ -91,6 +98,8 @@ class ElementKind:
     linear_drift: bool = False
     chromatic: Callable | None = None
     orbit_matrix: Callable | None = None
+    length_rule: str = "any"
+    zero_length_fix: str = ""
 
     def matrix_strength(self, lattice, mag):
         """The strength as ``matrix`` takes it (per unit length when ``per_length``)."""
@@ -126,14 +135,15 @@ KINDS = {
         xtrack=lambda env, mag, xt: env.new(mag.name, xt.Quadrupole, length=mag.length_m,
                                             k1=_xexpr(_expr(mag, "k1")), at=mag.at_m),
         matrix=lambda k1, ds, plane, delta: _mx.quadrupole(k1, ds, plane, delta=delta),
-        thin_kick="quad", colour="tab:red", layout_height=0.8, thinned=True),
+        thin_kick="quad", colour="tab:red", layout_height=0.8, thinned=True,
+        length_rule="positive", zero_length_fix="use kind 'thin_quadrupole' with k1l (m^-1) for a thin lens"),
     "thin_quadrupole": ElementKind(
         name="thin_quadrupole", strength="k1l", madx_class="multipole",
         madx_attributes=lambda mag: [f"knl := {{0, {_expr(mag, 'k1l')}}}"],
         xtrack=lambda env, mag, xt: env.new(mag.name, xt.Multipole, knl=[0.0, _xexpr(_expr(mag, "k1l"))],
                                             at=mag.at_m),
         matrix=lambda kl, ds, plane, delta: _mx.thin_quadrupole(kl, plane, delta=delta),
-        thin_kick="quad", colour="tab:red", layout_height=0.8),
+        thin_kick="quad", colour="tab:red", layout_height=0.8, length_rule="zero"),
     "sbend": ElementKind(
         name="sbend", strength="angle", madx_class="sbend",
         madx_attributes=lambda mag: [f"l = {mag.length_m!r}", f"angle := {_expr(mag, 'angle')}"],
@@ -147,7 +157,8 @@ KINDS = {
             h * ds, ds, **optics, entrance_edge=starts, exit_edge=ends),
         orbit_matrix=lambda h, ds, plane, delta, disp, starts, ends: _mx.sector_bend_about_orbit(
             h * ds, ds, plane, delta, dispersion_m=disp[0], dispersion_prime=disp[1],
-            entrance_edge=starts, exit_edge=ends)),
+            entrance_edge=starts, exit_edge=ends),
+        length_rule="positive", zero_length_fix="a sector bend needs its length; there is no thin bend"),
     "sextupole": ElementKind(
         name="sextupole", strength="k2", madx_class="sextupole",
         madx_attributes=lambda mag: [f"l = {mag.length_m!r}", f"k2 := {_expr(mag, 'k2')}"],
@@ -160,7 +171,8 @@ KINDS = {
         # A gradient k2 D delta on the dispersive orbit.
         chromatic=lambda k2, ds, optics, starts, ends: _mx.sextupole_chromatic_terms(k2, ds, **optics),
         orbit_matrix=lambda k2, ds, plane, delta, disp, starts, ends: _mx.sextupole_about_orbit(
-            k2, ds, plane, delta, dispersion_m=disp[0], dispersion_prime=disp[1])),
+            k2, ds, plane, delta, dispersion_m=disp[0], dispersion_prime=disp[1]),
+        length_rule="positive", zero_length_fix="k2 is per metre: give the sextupole its length"),
     "marker": ElementKind(
         name="marker", strength=None, madx_class="marker",
         madx_attributes=lambda mag: [],

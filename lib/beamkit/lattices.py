@@ -11,7 +11,7 @@ From it come
 
 Because the three are built independently from one description, agreement between
 MAD-X, xtrack and the matrices is a real cross-check of each of them. How each element
-kind is emitted lives in :mod:`beamkit.elements`; this module (about 480 lines) holds the
+kind is emitted lives in :mod:`beamkit.elements`; this module (about 610 lines) holds the
 description, its validation and the book's cell builders.
 
 The LHC-like FODO cell is that of :cite:p:`oeftiger2026lecture6`.
@@ -19,7 +19,9 @@ The LHC-like FODO cell is that of :cite:p:`oeftiger2026lecture6`.
 
 from __future__ import annotations
 
+import ast
 import math
+import numbers
 import re
 from dataclasses import dataclass, field, replace
 
@@ -65,6 +67,45 @@ _MATH = {
     name: getattr(math, name)
     for name in ("sin", "cos", "tan", "asin", "acos", "atan", "sqrt", "exp", "log", "pi")
 }
+#: Names MAD-X predefines (constants); a lattice variable of that name would be read
+#: differently by MAD-X and by xtrack or the matrices.
+_RESERVED = frozenset(_MATH) | {"twopi", "degrad", "raddeg", "e", "amass", "emass", "nmass",
+                                "mumass", "clight", "qelect", "hbar", "erad", "prad"}
+#: Expression syntax that MAD-X, xtrack and Python read the same way (no ``**``: MAD-X
+#: writes ``^``, which Python reads as exclusive or).
+_ALLOWED_NODES = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Name, ast.Load, ast.Add, ast.Sub,
+                  ast.Mult, ast.Div, ast.USub, ast.UAdd)
+
+
+def _names_in(expression, where):
+    """The identifiers an expression uses; InputError when it is not a valid expression."""
+    try:
+        tree = ast.parse(expression, mode="eval")
+    except SyntaxError as exc:
+        raise InputError(where, expression, f"is not a valid expression ({exc.msg})",
+                         "write it with lattice variables, numbers, + - * / and math functions"
+                         ) from None
+    functions = sorted(n for n in _MATH if n != "pi")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            name = node.func.id if isinstance(node.func, ast.Name) else ast.unparse(node.func)
+            if name not in functions or node.keywords or len(node.args) != 1:
+                raise InputError(where, expression, f"calls {name}(), which MAD-X and xtrack do not share",
+                                 f"use one argument of {', '.join(functions)}")
+        elif isinstance(node, ast.Name) and node.id == "pi":
+            raise InputError(where, expression, "uses pi, which xtrack does not define (KeyError)",
+                             "write the number (math.pi) or a lattice variable")
+        elif not (isinstance(node, _ALLOWED_NODES)
+                  or (isinstance(node, ast.Constant) and _is_number(node.value))):
+            what = "**" if isinstance(node, ast.Pow) else type(node).__name__
+            raise InputError(where, expression, f"uses {what}, which MAD-X and xtrack do not read alike",
+                             f"write it with variables, numbers, + - * / and {', '.join(functions)}")
+    called = {node.func.id for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    return sorted({node.id for node in ast.walk(tree) if isinstance(node, ast.Name)} - called)
+
+
+def _is_number(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
 
 @dataclass(frozen=True)
@@ -93,6 +134,18 @@ class Magnet:
     at_m: float
     length_m: float = 0.0
     strengths: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if not isinstance(self.name, str):
+            raise InputError("name", self.name, "must be a string (a lower-case identifier)")
+        object.__setattr__(self, "at_m", v.scalar(f"{self.name}.at_m", self.at_m, unit="m"))
+        object.__setattr__(self, "length_m", v.scalar(f"{self.name}.length_m", self.length_m,
+                                                      nonnegative=True, unit="m"))
+        if not isinstance(self.strengths, dict):
+            raise InputError(f"{self.name}.strengths", self.strengths,
+                             "must be a dict of strength name to number or expression")
+        # A copy: changing the caller's dict afterwards must not change the magnet.
+        object.__setattr__(self, "strengths", dict(self.strengths))
 
     @property
     def start_m(self):
@@ -130,17 +183,41 @@ class Lattice:
     description: str = ""
 
     def __post_init__(self):
-        if not _NAME.match(self.name):
+        if not isinstance(self.name, str) or not _NAME.match(self.name):
             raise InputError("name", self.name, "must be lower-case letters, digits, _")
+        object.__setattr__(self, "length_m", v.scalar("length_m", self.length_m, positive=True, unit="m",
+                                                      fix="the cell length must be a positive number (m)"))
         if self.particle not in PARTICLES:
             raise InputError("particle", self.particle, "unknown particle", f"known: {sorted(PARTICLES)}")
         mass_ev = PARTICLES[self.particle][0]
-        if not self.energy_ev > mass_ev:
+        energy_ev = v.scalar("energy_ev", self.energy_ev, unit="eV")
+        if not energy_ev > mass_ev:
             raise InputError(
                 "energy_ev", self.energy_ev,
                 f"total energy {self.energy_ev:g} eV must exceed the {self.particle} rest energy "
                 f"{mass_ev:g} eV"
             )
+        object.__setattr__(self, "energy_ev", energy_ev)
+        if not isinstance(self.variables, dict):
+            raise InputError("variables", self.variables, "must be a dict of knob name to number")
+        for key, val in self.variables.items():
+            if not isinstance(key, str) or not _NAME.match(key):
+                raise InputError("variable name", key, "must be a lower-case identifier")
+            if key in _RESERVED:
+                raise InputError("variable name", key, "is a MAD-X constant or a math function",
+                                 "choose another name")
+            v.scalar(f"variables[{key!r}]", val,
+                     fix="MAD-X would read NaN as 0 without a word; give a finite number")
+        # Copies, so that changing the caller's dict or tuple afterwards does not change the lattice.
+        object.__setattr__(self, "variables", {k: float(val) for k, val in self.variables.items()})
+        try:
+            magnets = tuple(self.magnets)
+        except TypeError:
+            raise InputError("magnets", self.magnets, "must be a sequence of Magnet") from None
+        bad = [m for m in magnets if not isinstance(m, Magnet)]
+        if bad:
+            raise InputError("magnets", bad[0], "is not a Magnet", "build elements with lattices.Magnet")
+        object.__setattr__(self, "magnets", magnets)
         names = set()
         previous_end = 0.0
         for mag in sorted(self.magnets, key=lambda m: m.at_m):
@@ -149,8 +226,7 @@ class Lattice:
             if not _NAME.match(mag.name) or mag.name in names:
                 raise InputError("magnet name", mag.name, "is not a unique lower-case identifier")
             names.add(mag.name)
-            if mag.length_m < 0:
-                raise InputError(f"{mag.name}.length_m", mag.length_m, "negative length (m)")
+            self._check_magnet(mag)
             if mag.start_m < previous_end - 1e-9:
                 raise InputError(f"{mag.name}.at_m", mag.at_m,
                                  f"{mag.name} starts at {mag.start_m} m, inside the element before it")
@@ -158,9 +234,37 @@ class Lattice:
                 raise InputError(f"{mag.name}.at_m", mag.at_m, f"{mag.name} ends at {mag.end_m} m, "
                                  f"beyond the cell length {self.length_m} m")
             previous_end = mag.end_m
-        for key in self.variables:
-            if not _NAME.match(key):
-                raise InputError("variable name", key, "must be a lower-case identifier")
+
+    def _check_magnet(self, mag):
+        """Length and strengths of one magnet, so that no engine reads a silent zero."""
+        kind = KINDS[mag.kind]
+        if kind.length_rule == "positive" and not mag.length_m > 0:
+            raise InputError(f"{mag.name}.length_m", mag.length_m,
+                             f"a {mag.kind} needs a positive length (m); with length 0 it would vanish "
+                             "from MAD-X and xtrack or divide by zero in the matrices",
+                             kind.zero_length_fix)
+        if kind.length_rule == "zero" and mag.length_m != 0:
+            raise InputError(f"{mag.name}.length_m", mag.length_m,
+                             f"a {mag.kind} is thin: its length must be 0",
+                             "use kind 'quadrupole' (k1 in m^-2) for a thick magnet")
+        allowed = () if kind.strength is None else (kind.strength,)
+        for key, expr in mag.strengths.items():
+            where = f"{mag.name}.strengths[{key!r}]"
+            if key not in allowed:
+                raise InputError(where, expr, f"{key!r} is not a strength of a {mag.kind}",
+                                 f"a {mag.kind} takes {list(allowed) or 'no strength'}")
+            if isinstance(expr, str):
+                unknown = [n for n in _names_in(expr, where) if n not in self.variables and n not in _MATH]
+                if unknown:
+                    raise InputError(where, expr, f"uses undefined name(s) {unknown} (MAD-X would read "
+                                     "them as 0, xtrack raises KeyError)",
+                                     f"define them as lattice variables or fix the spelling; variables: "
+                                     f"{sorted(self.variables)}")
+                self._evaluate(expr, where)
+            elif _is_number(expr):
+                v.scalar(where, expr, fix="give a finite number")
+            else:
+                raise InputError(where, expr, "must be a number or an expression string")
 
     # ---------------------------------------------------------------- values
     @property
@@ -192,20 +296,34 @@ class Lattice:
         """A copy with some variables changed, e.g. ``cell.with_variables(theta=0)``."""
         unknown = set(values) - set(self.variables)
         if unknown:
-            raise KeyError(f"unknown lattice variables {sorted(unknown)}; known: {sorted(self.variables)}")
+            raise InputError("variables", sorted(unknown), f"unknown lattice variables {sorted(unknown)}",
+                             f"known: {sorted(self.variables)}")
         return replace(self, variables={**self.variables, **values})
 
     def value(self, expression):
         """Numerical value of a number or an expression of the lattice variables."""
-        if isinstance(expression, (int, float, np.floating)):
-            return float(expression)
+        if _is_number(expression):
+            return v.scalar("expression", expression)
+        if not isinstance(expression, str):
+            raise InputError("expression", expression, "must be a number or an expression string")
+        unknown = [n for n in _names_in(expression, "expression")
+                   if n not in self.variables and n not in _MATH]
+        if unknown:
+            raise InputError("expression", expression, f"uses an unknown variable: {unknown}",
+                             f"variables: {sorted(self.variables)}")
+        return self._evaluate(expression, "expression")
+
+    def _evaluate(self, expression, where):
         env = dict(_MATH)
-        for key, val in self.variables.items():
-            env[key] = float(val)
+        env.update(self.variables)
         try:
-            return float(eval(expression, {"__builtins__": {}}, env))  # noqa: S307
-        except NameError as exc:
-            raise InputError("expression", expression, f"uses an unknown variable: {exc}") from None
+            out = float(eval(expression, {"__builtins__": {}}, env))  # noqa: S307
+        except (ArithmeticError, TypeError, ValueError) as exc:
+            raise InputError(where, expression, f"cannot be evaluated ({type(exc).__name__}: {exc})",
+                             "check the expression and the variables it uses") from None
+        if not math.isfinite(out):
+            raise InputError(where, expression, f"evaluates to {out}", "give a finite strength")
+        return out
 
     def strength(self, magnet, key):
         return self.value(magnet.strengths.get(key, 0.0))
@@ -235,6 +353,8 @@ class Lattice:
         ``bend_edge_model='full'`` reproduces MAD-X's chromatic edge terms (see the
         notation page).
         """
+        v.choice("bend_edge_model", bend_edge_model, ("full", "linear", "dipole-only", "suppressed"),
+                 "'full' reproduces MAD-X's chromatic edge terms")
         import xtrack as xt  # heavy import, only when needed
 
         env = xt.Environment()
@@ -278,6 +398,7 @@ class Lattice:
         -------
         list of Slice
         """
+        plane, delta, max_step_m = _check_matrix_args(plane, delta, max_step_m, thin)
         pieces = []
         s = 0.0
 
@@ -364,7 +485,19 @@ class Lattice:
 
     def one_turn_matrix(self, plane="x", *, thin=False, delta=0.0):
         """3x3 matrix of the whole cell from its start, in ``(x, x', delta)``."""
+        _check_matrix_args(plane, delta, None, thin)
         return _mx.line_matrix(sl.matrix for sl in self.transfer_matrices(plane, thin=thin, delta=delta))
+
+
+def _check_matrix_args(plane, delta, max_step_m, thin=False):
+    if not isinstance(thin, (bool, np.bool_)):
+        raise InputError("thin", thin, "must be True or False")
+    plane = v.choice("plane", plane, ("x", "y"))
+    delta = v.scalar("delta", delta, greater_than=-1.0,
+                     fix="delta = (p - p0)/p0 > -1 (delta = -1 is a particle at rest)")
+    max_step_m = v.scalar("max_step_m", max_step_m, positive=True, unit="m", allow_none=True,
+                          fix="give the longest slice in m, or None for whole elements")
+    return plane, delta, max_step_m
 
 
 def lhc_fodo_cell(*, bends_on=True, bend_angle_rad=LHC_BEND_ANGLE_RAD, energy_ev=7e12,
@@ -442,12 +575,14 @@ def fodo_cell(length_m, focal_length_m, *, quad_length_m=0.0, bend_angle_rad=0.0
     Lattice
         Knobs ``k1l_f``, ``k1l_d`` (m^-1) and ``theta`` (rad).
     """
-    if length_m <= 0 or focal_length_m <= 0:
-        raise InputError("length_m, focal_length_m", (length_m, focal_length_m), "must be positive (m)")
-    fd = focal_length_m if focal_length_d_m is None else focal_length_d_m
-    if fd <= 0:
-        raise InputError("focal_length_d_m", fd, "is the magnitude of QD's focal length: give it positive")
-    lq = float(quad_length_m)
+    length_m = v.scalar("length_m", length_m, positive=True, unit="m", fix="the cell length must be positive")
+    focal_length_m = v.scalar("focal_length_m", focal_length_m, positive=True, unit="m",
+                              fix="give QF's focal length as a positive number")
+    fd = v.scalar("focal_length_d_m", focal_length_m if focal_length_d_m is None else focal_length_d_m,
+                  positive=True, unit="m", fix="it is the magnitude of QD's focal length: give it positive")
+    lq = v.scalar("quad_length_m", quad_length_m, nonnegative=True, unit="m")
+    bend_angle_rad = v.scalar("bend_angle_rad", bend_angle_rad, unit="rad")
+    bend_length_m = v.scalar("bend_length_m", bend_length_m, positive=True, unit="m", allow_none=True)
     free_half = length_m / 2 - lq
     if free_half <= 0:
         raise InputError("quad_length_m", lq, f"quadrupoles of {lq} m do not fit in a {length_m} m cell")

@@ -15,6 +15,7 @@ import numpy as np
 
 from . import _validate as v
 from . import matrices as _mx
+from .errors import InputError
 
 __all__ = ["momentum_compaction_from_matrices", "slip_factor", "transition_gamma"]
 
@@ -39,6 +40,12 @@ def momentum_compaction_from_matrices(lattice, thin=False):
     float
         ``alpha_c`` (1).
     """
+    from .lattices import Lattice
+
+    if not isinstance(lattice, Lattice):
+        raise InputError("lattice", lattice, "must be a beamkit.lattices.Lattice")
+    if not isinstance(thin, (bool, np.bool_)):
+        raise InputError("thin", thin, "must be True or False")
     slices = lattice.transfer_matrices("x", thin=bool(thin))
     one_turn = _mx.line_matrix(sl.matrix for sl in slices)
     start = _mx.periodic_twiss(one_turn, "x")

@@ -53,6 +53,28 @@ def _check_plane(plane):
     v.choice("plane", plane, ("x", "y"))
 
 
+def _check_delta(delta):
+    return v.scalar("delta", delta, greater_than=-1.0,
+                    fix="delta = (p - p0)/p0 > -1 (delta = -1 is a particle at rest)")
+
+
+def _check_matrices(name, matrices):
+    """A list of square 2x2 or 3x3 float arrays of one shape, finite (copies)."""
+    try:
+        items = list(matrices)
+    except TypeError:
+        raise InputError(name, matrices, "must be a sequence of 2x2 or 3x3 matrices") from None
+    out = []
+    for i, m in enumerate(items):
+        m = v.array(f"{name}[{i}]", m, ndim=2)
+        if m.shape not in ((2, 2), (3, 3)) or (out and m.shape != out[0].shape):
+            want = out[0].shape if out else "2x2 or 3x3"
+            raise InputError(f"{name}[{i}]", m, f"has shape {m.shape}, expected {want}",
+                             "give matrices of one size, (x, x') or (x, x', delta)")
+        out.append(m)
+    return out
+
+
 def _embed(m2, dispersion=(0.0, 0.0), dim=3):
     if dim == 2:
         return np.asarray(m2, dtype=float)
@@ -66,6 +88,7 @@ def _embed(m2, dispersion=(0.0, 0.0), dim=3):
 
 def drift(length_m, dim=3):
     """Transfer matrix of a field-free drift of length ``length_m`` (m)."""
+    length_m = v.scalar("length_m", length_m, unit="m")
     return _embed([[1.0, length_m], [0.0, 1.0]], dim=dim)
 
 
@@ -90,6 +113,9 @@ def quadrupole(k1, length_m, plane="x", dim=3, delta=0.0):
     chromaticity arises.
     """
     _check_plane(plane)
+    k1 = v.scalar("k1", k1, unit="m^-2")
+    length_m = v.scalar("length_m", length_m, nonnegative=True, unit="m")
+    delta = _check_delta(delta)
     k = k1 / (1.0 + delta)
     k = k if plane == "x" else -k
     return _embed(_focusing_block(k, length_m), dim=dim)
@@ -101,6 +127,8 @@ def thin_quadrupole(k1l, plane="x", dim=3, delta=0.0):
     ``x' -> x' - k1l x`` in the horizontal plane, ``y' -> y' + k1l y`` in the vertical.
     """
     _check_plane(plane)
+    k1l = v.scalar("k1l", k1l, unit="m^-1")
+    delta = _check_delta(delta)
     kl = k1l / (1.0 + delta)
     kl = kl if plane == "x" else -kl
     return _embed([[1.0, 0.0], [-kl, 1.0]], dim=dim)
@@ -118,8 +146,10 @@ def sector_bend(angle_rad, length_m, plane="x", dim=3, delta=0.0):
     :func:`sector_bend_chromatic_terms` gives as a chromaticity.
     """
     _check_plane(plane)
-    if length_m <= 0:
-        raise InputError("length_m", length_m, "a sector bend needs a positive length (m)")
+    angle_rad = v.scalar("angle_rad", angle_rad, unit="rad")
+    length_m = v.scalar("length_m", length_m, positive=True, unit="m",
+                        fix="a sector bend needs a positive length (m)")
+    delta = _check_delta(delta)
     if plane == "y" or angle_rad == 0:
         return drift(length_m, dim=dim)
     h = angle_rad / length_m
@@ -405,7 +435,7 @@ def sextupole_about_orbit(k2, length_m, plane="x", delta=0.0, *, dispersion_m, d
 
 def line_matrix(matrices):
     """Product of transfer matrices given in beam order: ``M_n @ ... @ M_1``."""
-    matrices = list(matrices)
+    matrices = _check_matrices("matrices", matrices)
     if not matrices:
         raise InputError("matrices", matrices, "line_matrix needs at least one matrix")
     out = np.eye(np.shape(matrices[0])[0])
@@ -416,7 +446,8 @@ def line_matrix(matrices):
 
 def is_symplectic(matrix, atol=1e-12):
     """True when the 2x2 betatron block satisfies ``M^T S M = S`` within ``atol``."""
-    m = np.asarray(matrix, dtype=float)[:2, :2]
+    m = _check_matrices("matrix", [matrix])[0][:2, :2]
+    atol = v.scalar("atol", atol, nonnegative=True)
     s = np.array([[0.0, 1.0], [-1.0, 0.0]])
     return bool(np.allclose(m.T @ s @ m, s, atol=atol, rtol=0))
 
@@ -555,6 +586,11 @@ def propagate_twiss(matrices, twiss0):
     ``alpha1 = -C C' beta0 + (C S' + S C') alpha0 - S S' gamma0`` and the phase
     advance ``atan2(S, C beta0 - S alpha0)`` for ``M = [[C, S], [C', S']]``.
     """
+    matrices = _check_matrices("matrices", matrices)
+    if not isinstance(twiss0, PeriodicTwiss):
+        raise InputError("twiss0", twiss0, "must be a PeriodicTwiss", "use matrices.periodic_twiss(...)")
+    v.scalar("twiss0.beta_m", twiss0.beta_m, positive=True, unit="m")
+    v.scalar("twiss0.alpha", twiss0.alpha)
     n = len(matrices)
     beta = np.empty(n + 1)
     alpha = np.empty(n + 1)

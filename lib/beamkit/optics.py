@@ -35,7 +35,7 @@ import pandas as pd
 from . import _validate as v
 from . import matrices as _mx
 from .elements import KINDS
-from .errors import InputError
+from .errors import ConvergenceError, InputError, UnstableLatticeError
 from .longitudinal import momentum_compaction_from_matrices, transition_gamma
 
 __all__ = [
@@ -151,7 +151,14 @@ def twiss_madx(mad, sequence=None, max_step_m=None, chrom=False):
     set of points and can miss the peak inside a thick quadrupole (186.458 m instead of
     186.908 m for beta_y of the LHC cell).
     """
+    from .madx import MadxSession
+
     max_step_m = v.scalar("max_step_m", max_step_m, positive=True, unit="m", allow_none=True)
+    if not isinstance(mad, MadxSession):
+        raise InputError("mad", mad, "must be a beamkit.madx.MadxSession",
+                         "open one with beamkit.madx.session()")
+    if sequence is not None and not (isinstance(sequence, str) and sequence.isidentifier()):
+        raise InputError("sequence", sequence, "must be a MAD-X sequence name")
     cmds = ["select, flag = interpolate, clear;"]
     if max_step_m is None:
         cmds.append("select, flag = interpolate, slice = 2;")
@@ -197,10 +204,12 @@ def twiss_xtrack(line, method="4d", max_step_m=None):
     max_step_m : float, optional
         Also report the optics every ``max_step_m`` metres, for smooth plots. The table
         always holds element ends and the centres of thick elements (the line is cut
-        there on a shallow copy; the line passed in is not changed).
+        there on a copy; the line passed in is not changed).
     """
     method = v.choice("method", method, ("4d", "6d"), "6d needs RF cavities; 4d does not")
     max_step_m = v.scalar("max_step_m", max_step_m, positive=True, unit="m", allow_none=True)
+    if not (hasattr(line, "get_table") and hasattr(line, "twiss")):
+        raise InputError("line", line, "must be an xtrack.Line", "e.g. lattice.to_xtrack()")
     elements = line.get_table()
     thick = np.asarray(elements.isthick, bool) & (np.asarray(elements.element_type) != "Drift")
     s_all = np.asarray(elements.s, float)
@@ -209,9 +218,9 @@ def twiss_xtrack(line, method="4d", max_step_m=None):
         cuts += list(np.arange(max_step_m, line.get_length(), max_step_m))
     work = line
     if cuts:
-        work = line.copy(shallow=True)
+        work = line.copy()  # a shallow copy would add the slices to the caller's element dict
         work.cut_at_s(sorted(set(float(c) for c in cuts)), with_progress=False)
-    tw = work.twiss(method=method)
+    tw = _xtrack_twiss(work, method)
     table = pd.DataFrame({
         "name": [str(n).split(".")[0] for n in tw.name],
         "s_m": np.asarray(tw.s, float),
@@ -226,6 +235,34 @@ def twiss_xtrack(line, method="4d", max_step_m=None):
     })
     return _optics(table, "xtrack", q_x=tw.qx, q_y=tw.qy, dq_x=tw.dqx, dq_y=tw.dqy,
                    alpha_c=tw.momentum_compaction_factor)
+
+
+def _xtrack_twiss(line, method):
+    """``line.twiss``, with xtrack's failures for an unstable or NaN lattice named."""
+    import xtrack as xt
+
+    try:
+        return line.twiss(method=method)
+    except (ValueError, xt.twiss.ClosedOrbitSearchError) as exc:
+        # xtrack says "Invalid n1" (no normal form: |trace| >= 2) or raises an empty
+        # ClosedOrbitSearchError; find out which from the knobs and the one-turn matrix.
+        failure = exc
+    knobs = line.vars.get_table()
+    bad = [str(n) for n, val in zip(knobs.name, knobs.value)
+           if isinstance(val, float) and not math.isfinite(val)]
+    if bad:
+        raise InputError("line", bad, "has knobs that are NaN or infinite", "set them to finite values") \
+            from failure
+    particle = line.build_particles(x=0.0, px=0.0, y=0.0, py=0.0, zeta=0.0, delta=0.0)
+    r = np.asarray(line.get_R_matrix(particle_on_co=particle)["R_matrix"], float)
+    for plane, i in (("x", 0), ("y", 2)):
+        trace = r[i, i] + r[i + 1, i + 1]
+        if not abs(trace) < 2.0:
+            raise UnstableLatticeError(trace, plane, f"xtrack said {type(failure).__name__}: "
+                                       f"{failure or 'no message'}") from failure
+    raise ConvergenceError("xtrack's closed-orbit search",
+                           fix=f"the linear one-turn matrix is stable; xtrack said "
+                           f"{type(failure).__name__}: {failure or 'no message'}") from failure
 
 
 def twiss_matrices(lattice, thin=False, max_step_m=0.5, delta_step=1e-6):
@@ -269,6 +306,12 @@ def twiss_matrices(lattice, thin=False, max_step_m=0.5, delta_step=1e-6):
     (``tests/test_optics_chromatic.py``) :cite:p:`madx`. Sextupoles keep their thick
     integral with ``thin=True`` (only quadrupoles are thinned).
     """
+    from .lattices import Lattice
+
+    if not isinstance(lattice, Lattice):
+        raise InputError("lattice", lattice, "must be a beamkit.lattices.Lattice")
+    if not isinstance(thin, (bool, np.bool_)):
+        raise InputError("thin", thin, "must be True or False")
     max_step_m = v.scalar("max_step_m", max_step_m, positive=True, unit="m")
     delta_step = v.scalar("delta_step", delta_step, positive=True, maximum=1e-2)
     out = {}
@@ -282,7 +325,12 @@ def twiss_matrices(lattice, thin=False, max_step_m=0.5, delta_step=1e-6):
         q = []
         for d in (+delta_step, -delta_step):
             m = lattice.one_turn_matrix(plane, thin=thin, delta=d)
-            q.append(_mx.periodic_twiss(m, plane).q)
+            try:
+                q.append(_mx.periodic_twiss(m, plane).q)
+            except UnstableLatticeError as exc:
+                raise UnstableLatticeError(exc.trace, plane, f"at delta = {d:+g}, the chromaticity step; "
+                                           "stable on momentum: reduce delta_step or move the tune "
+                                           "away from the integer or half integer") from None
         tune[plane] = (start.q, (q[0] - q[1]) / (2 * delta_step))
     slices, ax, _ = out["x"]
     _, ay, _ = out["y"]
@@ -341,8 +389,11 @@ def twiss_three_ways(lattice, *, thin_matrices=True):
     dict of str to Optics
         Keys ``"MAD-X"``, ``"xtrack"``, ``"thick matrices"`` and ``"thin matrices"``.
     """
+    from .lattices import Lattice
     from .madx import session
 
+    if not isinstance(lattice, Lattice):
+        raise InputError("lattice", lattice, "must be a beamkit.lattices.Lattice")
     with session() as mad:
         mad.load(lattice)
         from_madx = twiss_madx(mad)
@@ -377,6 +428,11 @@ def compare(results, reference=None, keys=SUMMARY_KEYS):
         raise InputError("results", bad, "are labels of things that are not Optics",
                          "pass the results of optics.twiss_madx, twiss_xtrack or twiss_matrices")
     reference = labels[0] if reference is None else v.choice("reference", reference, labels)
+    keys = [keys] if isinstance(keys, str) else list(keys)
+    unknown = [k for k in keys if k not in SUMMARY_KEYS]
+    if unknown:
+        raise InputError("keys", unknown, "are not global quantities of an Optics",
+                         f"choose among {SUMMARY_KEYS}")
     data = {lab: [getattr(results[lab], k) for k in keys] for lab in labels}
     frame = pd.DataFrame(data, index=list(keys))
     for lab in labels:
