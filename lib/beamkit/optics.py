@@ -21,6 +21,10 @@ the relativistic ``beta0`` so that every engine reports derivatives with respect
 
 Chromaticity matching lives in :mod:`beamkit.chromaticity`, momentum compaction and the
 slip factor in :mod:`beamkit.longitudinal`.
+
+The module is about 440 lines because each engine's adapter carries its own input checks and
+the translation of that engine's failures (unstable cell, closed-orbit search) into beamkit
+errors; the three adapters share one result type and belong together.
 """
 
 from __future__ import annotations
