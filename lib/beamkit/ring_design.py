@@ -1,6 +1,6 @@
 """Designing a ring from its one-turn transfer matrix, isochronous rings included.
 
-About 860 lines, over the project's ~400: the matrix analysis (Twiss, tunes, dispersion,
+About 930 lines, over the project's ~400: the matrix analysis (Twiss, tunes, dispersion,
 alpha_c, eta in three coordinate systems), the phase following, the chromaticity and the
 time-of-flight tracking share the coordinate conversions; a split by those parts is open work.
 
