@@ -1,5 +1,7 @@
 """Bad-input rows for beamkit.ring_design."""
 
+import json
+
 import numpy as np
 
 from beamkit import ring_design as rd
@@ -49,6 +51,20 @@ def _not_a_line():
     return object()
 
 
+def _fails_and_leaves_line(call):
+    """Run a failing call on a real line and check the line was not touched (then re-raise)."""
+    def run():
+        ring = rd.fodo_ring(4, 40.0, 0.3, -0.3, gamma0=2.0)
+        line = rd.xtrack_line(ring)
+        before = json.dumps(line.to_dict(), sort_keys=True, default=str)
+        try:
+            call(line)
+        finally:
+            assert line.tracker is None, "the caller's line got a tracker"
+            assert json.dumps(line.to_dict(), sort_keys=True, default=str) == before
+    return run
+
+
 CASES = [
     ("matrix-wrong-shape", lambda: rd.ring_from_matrix(np.eye(5)), InputError,
      ["m", "shape (5, 5)", "square"]),
@@ -91,7 +107,7 @@ CASES = [
      ["line", "xtrack"]),
     ("closed-orbits-not-a-line", lambda: rd.closed_orbits("ring", [0.0]), InputError, ["line", "xtrack"]),
     ("tof-too-few-deltas", lambda: rd.time_of_flight(_FakeLine(), [0.0, 1e-3]), InputError,
-     ["deltas", "at least 5"]),
+     ["deltas", "at least 6"]),
     ("slip-gamma-below-one", lambda: rd.slip_from_momentum_compaction(0.3, 0.1, 0.9), InputError,
      ["gamma0", ">= 1"]),
     ("ring-too-few-cells", lambda: rd.fodo_ring(2, 100.0, 0.1, -0.1, gamma0=2.0), InputError,
@@ -103,5 +119,20 @@ CASES = [
     ("knob-no-sign-change", lambda: rd.tune_knob(lambda k: k * k + 1, (-1.0, 1.0), name="k1l"), InputError,
      ["bracket", "k1l", "widen"]),
     ("knob-not-callable", lambda: rd.tune_knob(3.0, (0.0, 1.0)), InputError, ["objective", "callable"]),
+    ("tof-fit-order-too-high-line-untouched",
+     _fails_and_leaves_line(lambda line: rd.time_of_flight(line, np.linspace(-1e-3, 1e-3, 11), fit_order=7)),
+     InputError, ["fit_order", "<= 6"]),
+    ("closed-orbits-nan-delta-line-untouched",
+     _fails_and_leaves_line(lambda line: rd.closed_orbits(line, [0.0, np.nan])), InputError,
+     ["deltas", "nan"]),
+    ("tof-duplicate-deltas-line-untouched",
+     _fails_and_leaves_line(lambda line: rd.time_of_flight(line, [0.0, 0.0, 1e-3, 1e-3, 2e-3, 2e-3, 3e-3,
+                                                                  3e-3])),
+     InputError, ["deltas", "distinct"]),
+    ("slip-series-empty", lambda: rd.slip_series([], 1.67), InputError, ["alphas"]),
+    ("slip-series-gamma-one", lambda: rd.slip_series([0.3], 1.0), InputError, ["gamma0", "> 1"]),
+    ("xtrack-line-not-lattice", lambda: rd.xtrack_line("ring"), InputError, ["lattice"]),
+    ("xtrack-line-zero-kicks", lambda: rd.xtrack_line(rd.fodo_ring(4, 40.0, 0.3, -0.3, gamma0=2.0), 0),
+     InputError, ["num_multipole_kicks", ">= 1"]),
     ("lattice-6d-not-lattice", lambda: rd.lattice_matrix_6d(np.eye(6)), InputError, ["lattice", "lattice"]),
 ]
