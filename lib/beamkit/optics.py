@@ -148,6 +148,14 @@ def twiss_madx(mad, sequence=None, max_step_m=None, chrom=False):
         to tracked tunes to 1e-11 (issue 9, point 4). Keep the default unless you want
         to reproduce ``match, chrom``.
 
+    Raises
+    ------
+    beamkit.UnstableLatticeError
+        When the lattice has no periodic solution. MAD-X only says "TWISS failed"; the
+        error gives the plane and the trace of MAD-X's one-turn matrix.
+    beamkit.MadxError
+        When MAD-X fails otherwise.
+
     Notes
     -----
     The summary's maxima are those of the table. MAD-X's own ``betxmax``, ``betymax``
