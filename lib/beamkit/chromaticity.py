@@ -21,7 +21,6 @@ and the two chapters use them together; each function body stays short.
 
 from __future__ import annotations
 
-import contextlib
 import math
 from dataclasses import dataclass
 
@@ -29,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from . import _validate as v
-from .errors import BeamkitError, ConvergenceError, IllConditionedError, InputError, MadxError
+from .errors import ConvergenceError, IllConditionedError, InputError, MadxError
 
 __all__ = [
     "ChromaticityFit",
@@ -474,11 +473,11 @@ def _show_saved(saved):
 
 def _restore_knobs(engine, saved, is_madx):
     if is_madx:
-        # A dead session (time-out, interrupt) has nothing left to restore.
-        with contextlib.suppress(BeamkitError):
-            if engine.alive:
-                engine.input("\n".join(f"{k} := {expr};" if expr is not None else f"{k} = {value!r};"
-                                       for k, (value, expr) in saved.items()))
+        # A dead session (time-out, interrupt) has nothing left to restore; a live one that
+        # refuses the restore raises (chained to the failure being handled), never silently.
+        if engine.alive:
+            engine.input("\n".join(f"{k} := {expr};" if expr is not None else f"{k} = {value!r};"
+                                   for k, (value, expr) in saved.items()))
         return
     for k, (value, expr) in saved.items():
         engine.vars[k] = expr if expr is not None else value
