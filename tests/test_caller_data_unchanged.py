@@ -147,3 +147,42 @@ def test_madx_twiss_and_failed_matches_leave_the_variables():
         # The session still works and gives the optics of the unchanged cell.
         o = optics.twiss_madx(mad)
         assert abs(o.q_x - optics.twiss_matrices(cell).q_x) < 1e-9  # thick matrices vs MAD-X: ~1e-13
+
+
+# ------------------------------------------------------------------------------ deferred knobs
+# A knob defined by an expression must keep it when a failed match (or the response's
+# finite differences) put it back: a value alone would stop following the variable it
+# depends on. The independent check is the expression itself: after the restore, changing
+# the variable it depends on moves the knob to exactly 2 * a (closed form, no tolerance:
+# one multiplication by 2 is exact in binary floating point).
+
+def test_failed_xtrack_match_keeps_a_knobs_expression():
+    line = lattices.lhc_fodo_cell(sextupoles=True).to_xtrack()
+    line.vars["a_k2"] = 0.025
+    line.vars["k2sext1"] = line.vars["a_k2"] * 2
+    expr_before = str(line.vars["k2sext1"]._expr)
+    ch.chromaticity_response(line, ["k2sext1", "k2sext2"])
+    assert str(line.vars["k2sext1"]._expr) == expr_before
+    # Tolerance 1e-15: xtrack's fitted Q' is good to ~1e-9, so the match fails after moving the knobs.
+    with pytest.raises(ConvergenceError, match="put back"):
+        ch.match_chromaticity(line, dq_x=1.0, dq_y=1.0, tolerance=1e-15)
+    assert str(line.vars["k2sext1"]._expr) == expr_before
+    assert line.vars["k2sext1"]._value == 0.05
+    line.vars["a_k2"] = 0.0375
+    assert line.vars["k2sext1"]._value == 0.075
+
+
+def test_failed_madx_match_keeps_a_knobs_expression():
+    with madx.session() as mad:
+        mad.load(lattices.lhc_fodo_cell(sextupoles=True))
+        mad.input("a_k2 = 0.025;\nk2sext1 := 2 * a_k2;")
+        expr_before = mad.madx.globals.cmdpar["k2sext1"].expr
+        assert expr_before is not None
+        # Theta barely acts on the chromaticity and sext1 raises Q'_x while it lowers Q'_y:
+        # Q'_x = Q'_y = 5 is out of reach, and MAD-X's match moves both knobs before giving up.
+        with pytest.raises(ConvergenceError, match="put back"):
+            ch.match_chromaticity(mad, dq_x=5.0, dq_y=5.0, knobs=("theta", "k2sext1"))
+        assert mad.madx.globals.cmdpar["k2sext1"].expr == expr_before
+        assert mad.madx.globals["k2sext1"] == 0.05
+        mad.input("a_k2 = 0.0375;")
+        assert mad.madx.globals["k2sext1"] == 0.075

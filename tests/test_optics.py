@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from beamkit import lattices, optics
-from beamkit.errors import InputError
+from beamkit.errors import InputError, UnstableLatticeError
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +85,22 @@ def test_three_ways_gives_four_independent_results(lhc_cell_bends_off):
     # model differs by ~0.007 in tune (physics notes: thin vs thick, one slice).
     assert abs(frame.loc["q_x", "xtrack - MAD-X"]) < 1e-9
     assert 1e-3 < frame.loc["q_x", "thin matrices - MAD-X"] < 1e-2
+
+
+def test_madx_twiss_failed_is_an_unstable_lattice_with_the_trace(mad):
+    """MAD-X says only "TWISS failed" for a cell without a periodic solution; beamkit names it
+    and reports the trace of MAD-X's one-turn matrix. Independent check: the thin-lens FODO
+    closed form, trace = 2 - L^2 / (4 f^2) = -9.111 for L = 20 m, f = 3 m < L/4."""
+    length_m, focal_m = 20.0, 3.0
+    mad.load(lattices.fodo_cell(length_m, focal_m))
+    with pytest.raises(UnstableLatticeError, match="TWISS failed") as info:
+        optics.twiss_madx(mad)
+    # A product of seven 4x4 matrices with entries ~10: rounding ~1e-14; 1e-12 leaves room.
+    assert info.value.plane == "x"
+    assert abs(info.value.trace - (2.0 - length_m**2 / (4.0 * focal_m**2))) < 1e-12
+    # The diagnostic's table is gone and the session still works on a stable cell.
+    assert "beamkit_one_turn" not in list(mad.madx.table)
+    stable = lattices.fodo_cell(length_m, 8.0)
+    mad.set_variables(k1l_f=stable.variables["k1l_f"], k1l_d=stable.variables["k1l_d"])
+    # MAD-X's thin-lens tune against beamkit's thin-lens matrices: both exact, rounding ~1e-15.
+    assert abs(optics.twiss_madx(mad).q_x - optics.twiss_matrices(stable).q_x) < 1e-12

@@ -21,7 +21,6 @@ and the two chapters use them together; each function body stays short.
 
 from __future__ import annotations
 
-import contextlib
 import math
 from dataclasses import dataclass
 
@@ -29,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from . import _validate as v
-from .errors import BeamkitError, ConvergenceError, IllConditionedError, InputError
+from .errors import ConvergenceError, IllConditionedError, InputError, MadxError
 
 __all__ = [
     "ChromaticityFit",
@@ -136,7 +135,8 @@ def chromaticity_response(line, knobs, step=1e-3):
 
     Chromaticity is linear in sextupole strengths at fixed linear optics, so a forward
     difference is exact up to xtrack's finite-difference noise in ``dqx`` (~1e-9) divided
-    by ``step``. The knobs are put back to their values afterwards.
+    by ``step``. The knobs are put back afterwards as they were: their values, and the
+    expressions of knobs defined by one (``line.vars['k2s'] = line.vars['a'] * 2``).
 
     Parameters
     ----------
@@ -157,12 +157,12 @@ def _response(line, knobs, planes, step, base=None):
     base = _xtrack_chroma(line, planes) if base is None else base
     jac = np.empty((len(planes), len(knobs)))
     for j, k in enumerate(knobs):
-        value = float(line.vars[k]._value)
+        saved = _save_knobs(line, [k], is_madx=False)
         try:
-            line.vars[k] = value + step
+            line.vars[k] = saved[k][0] + step
             jac[:, j] = (_xtrack_chroma(line, planes) - base) / step
         finally:
-            line.vars[k] = value
+            _restore_knobs(line, saved, is_madx=False)
     return jac
 
 
@@ -371,7 +371,10 @@ def match_chromaticity(engine, dq_x=None, dq_y=None, knobs=("k2sext1", "k2sext2"
     ----------
     engine : beamkit.madx.MadxSession or xtrack.Line
         MAD-X session with the sequence in use, or an xtrack line with the knobs in
-        ``line.vars``. Its knobs are changed (that is the point).
+        ``line.vars``. Its knobs are changed (that is the point): a matched knob holds a
+        value afterwards, even if it was defined by an expression. A failed match puts
+        every knob back as it was, value or expression (MAD-X ``k2s := a*b``, xtrack
+        ``line.vars['k2s'] = line.vars['a'] * 2``).
     dq_x, dq_y : float or None
         Targets for dQ/d delta (1; beamkit's convention, for either engine; the MAD-X
         targets are converted to its ``pt`` convention with ``beta0``). ``None`` leaves
@@ -397,9 +400,13 @@ def match_chromaticity(engine, dq_x=None, dq_y=None, knobs=("k2sext1", "k2sext2"
         When no target is given, more targets than knobs, or a knob is not a variable of
         the session or line.
     beamkit.ConvergenceError
-        When the match does not reach the tolerance.
+        When the match does not reach the tolerance, or MAD-X's twiss fails inside the
+        match (the varied knobs made the lattice unstable).
+    beamkit.UnstableLatticeError
+        When the lattice has no periodic solution before the match (MAD-X: "TWISS failed";
+        the error gives the trace of MAD-X's one-turn matrix).
     beamkit.MadxError
-        When MAD-X fails.
+        When MAD-X fails otherwise.
 
     Notes
     -----
@@ -438,7 +445,8 @@ def match_chromaticity(engine, dq_x=None, dq_y=None, knobs=("k2sext1", "k2sext2"
         if misses:
             raise ConvergenceError("chromaticity match", residual=max(abs(m) for m in misses.values()),
                                    fix=f"errors {misses} exceed the tolerance {tolerance}; the knobs "
-                                   f"are put back to {saved}; check that they act on the chromaticity")
+                                   f"are put back to {_show_saved(saved)}; check that they act on the "
+                                   "chromaticity")
     except BaseException:
         # A failed match (or an interrupt) leaves the caller's knobs as they were.
         _restore_knobs(engine, saved, is_madx)
@@ -447,26 +455,41 @@ def match_chromaticity(engine, dq_x=None, dq_y=None, knobs=("k2sext1", "k2sext2"
 
 
 def _save_knobs(engine, knobs, is_madx):
+    """Each knob's ``(value, expression)``; the expression is None unless the knob is deferred.
+
+    A knob defined by an expression (MAD-X ``k2s := a*b``, xtrack
+    ``line.vars['k2s'] = line.vars['a'] * 2``) must get its expression back, not just the
+    value it had: otherwise it would stop following ``a``.
+    """
     if is_madx:
-        return {k: float(engine.madx.globals[k]) for k in knobs}
-    return {k: float(engine.vars[k]._value) for k in knobs}
+        cmdpar = engine.madx.globals.cmdpar
+        return {k: (float(engine.madx.globals[k]), cmdpar[k].expr or None) for k in knobs}
+    return {k: (float(engine.vars[k]._value), engine.vars[k]._expr) for k in knobs}
+
+
+def _show_saved(saved):
+    return {k: (expr if expr is not None else value) for k, (value, expr) in saved.items()}
 
 
 def _restore_knobs(engine, saved, is_madx):
     if is_madx:
-        # A dead session (time-out, interrupt) has nothing left to restore.
-        with contextlib.suppress(BeamkitError):
-            if engine.alive:
-                engine.set_variables(**saved)
+        # A dead session (time-out, interrupt) has nothing left to restore; a live one that
+        # refuses the restore raises (chained to the failure being handled), never silently.
+        if engine.alive:
+            engine.input("\n".join(f"{k} := {expr};" if expr is not None else f"{k} = {value!r};"
+                                   for k, (value, expr) in saved.items()))
         return
-    for k, value in saved.items():
-        engine.vars[k] = value
+    for k, (value, expr) in saved.items():
+        engine.vars[k] = expr if expr is not None else value
 
 
 def _match_madx(engine, active, knobs, sequence, tolerance, step):
+    from .optics import _run_madx_twiss
+
     seq = f", sequence = {sequence}" if sequence else ""
-    # A fresh twiss gives the beam's gamma (an older table may belong to another beam).
-    engine.input(f"twiss{seq};")
+    # A fresh twiss gives the beam's gamma (an older table may belong to another beam); on an
+    # unstable lattice it raises UnstableLatticeError (MAD-X only says "TWISS failed").
+    _run_madx_twiss(engine, f"twiss{seq};", sequence)
     beta0 = math.sqrt(1.0 - 1.0 / float(engine.madx.table.twiss.summary["gamma"]) ** 2)
     goals = ", ".join(f"dq{1 if p == 'x' else 2} = {val / beta0!r}" for p, val in active.items())
     # Plain `match` (as the source does) uses the analytic chromaticity; `match, chrom`
@@ -477,13 +500,22 @@ def _match_madx(engine, active, knobs, sequence, tolerance, step):
     # hundred times below the requested tolerance.
     penalty = (min(tolerance, 1e-6) / 100) ** 2
     lines += [f"lmdif, calls = 200, tolerance = {penalty!r};", "endmatch;"]
-    engine.input("\n".join(lines))
+    try:
+        engine.input("\n".join(lines))
+    except MadxError as exc:
+        # The caller's lattice was stable (the twiss above): the knobs' steps made it unstable.
+        if not any("twiss failed" in m.lower() for m in exc.messages):
+            raise
+        raise ConvergenceError("chromaticity match (MAD-X)",
+                               fix="MAD-X's TWISS failed inside the match: the varied knobs made the "
+                               "lattice unstable; the knobs are put back; choose targets nearer the "
+                               "present chromaticity or knobs that act on it") from exc
     values = {k: float(engine.madx.globals[k]) for k in knobs}
     # Check with plain `twiss`: its dq1, dq2 are the analytic chromaticity (they agree with
     # a fit of tracked tunes to 1e-11), while `twiss, chrom` is a one-sided difference in
     # deltap = 1e-6, off by (Q''/2) 1e-6 (2e-6 to 4e-6 at Q' = 1 in the LHC cell).
     # `table.summ` holds full doubles (the twiss table's header only 10 digits).
-    engine.input(f"twiss{seq};")
+    _run_madx_twiss(engine, f"twiss{seq};", sequence)
     summ = engine.madx.table.summ
     return values, {"x": float(summ.dq1[0]) * beta0, "y": float(summ.dq2[0]) * beta0}
 

@@ -148,6 +148,14 @@ def twiss_madx(mad, sequence=None, max_step_m=None, chrom=False):
         to tracked tunes to 1e-11 (issue 9, point 4). Keep the default unless you want
         to reproduce ``match, chrom``.
 
+    Raises
+    ------
+    beamkit.UnstableLatticeError
+        When the lattice has no periodic solution. MAD-X only says "TWISS failed"; the
+        error gives the plane and the trace of MAD-X's one-turn matrix.
+    beamkit.MadxError
+        When MAD-X fails otherwise.
+
     Notes
     -----
     The summary's maxima are those of the table. MAD-X's own ``betxmax``, ``betymax``
@@ -170,7 +178,7 @@ def twiss_madx(mad, sequence=None, max_step_m=None, chrom=False):
         cmds.append(f"select, flag = interpolate, step = {float(max_step_m)!r};")
     seq = f", sequence = {sequence}" if sequence else ""
     cmds.append("twiss" + seq + (", chrom" if chrom else "") + ";")
-    mad.input("\n".join(cmds))
+    _run_madx_twiss(mad, "\n".join(cmds), sequence)
     tw = mad.madx.table.twiss
     summ = tw.summary  # the twiss table's header: beam and the global quantities
     # The header holds 10 significant digits; table.summ holds full doubles.
@@ -194,6 +202,66 @@ def twiss_madx(mad, sequence=None, max_step_m=None, chrom=False):
     return _optics(table, "MAD-X", q_x=summ["q1"], q_y=summ["q2"], dq_x=summ["dq1"] * beta0,
                    dq_y=summ["dq2"] * beta0, alpha_c=summ["alfa"], beta0=beta0,
                    madx_summary=MappingProxyType(raw))
+
+
+def _run_madx_twiss(mad, text, sequence=None):
+    """Run MAD-X input ending in a periodic ``twiss``; name the failure of an unstable lattice.
+
+    MAD-X answers ``twiss`` on a lattice without a periodic solution with "TWISS failed"
+    and no number. This runs MAD-X's one-turn matrix from an arbitrary start instead
+    (``twiss, betx = 1, bety = 1, rmatrix``: a transfer line, which needs no periodic
+    solution, into a separate table that is deleted afterwards) and raises
+    :class:`beamkit.UnstableLatticeError` with the trace of the plane where
+    ``|trace| >= 2``. Any other MAD-X failure is raised unchanged as
+    :class:`beamkit.MadxError`. Used by :func:`twiss_madx` and
+    :func:`beamkit.chromaticity.match_chromaticity`.
+
+    Parameters
+    ----------
+    mad : beamkit.madx.MadxSession
+        The session.
+    text : str
+        MAD-X input whose last command is the ``twiss``.
+    sequence : str, optional
+        The sequence of that ``twiss`` (default: the one in use).
+
+    Returns
+    -------
+    str
+        What MAD-X printed.
+    """
+    from .errors import MadxError
+
+    try:
+        return mad.input(text)
+    except MadxError as exc:
+        if not mad.alive or not any("twiss failed" in m.lower() for m in exc.messages):
+            raise
+        failure = exc
+    traces = _madx_one_turn_traces(mad, sequence)
+    for plane, trace in traces.items():
+        if abs(trace) >= 2.0:  # NaN (trace unknown): MAD-X's own error is raised below
+            raise UnstableLatticeError(
+                trace, plane, "MAD-X said 'TWISS failed'; the trace is that of MAD-X's one-turn matrix "
+                "(twiss, betx = 1, bety = 1, rmatrix); make the lattice stable: weaker quadrupoles "
+                "(a thin-lens FODO cell needs a focal length above a quarter of its length) or "
+                "other knob values") from failure
+    raise failure
+
+
+def _madx_one_turn_traces(mad, sequence):
+    """Traces of MAD-X's one-turn matrix per plane (NaN when MAD-X cannot give them)."""
+    from .errors import BeamkitError
+
+    seq = f", sequence = {sequence}" if sequence else ""
+    try:
+        mad.input(f"twiss{seq}, betx = 1, bety = 1, rmatrix, table = beamkit_one_turn;")
+        t = mad.madx.table["beamkit_one_turn"]
+        traces = {"x": float(t.re11[-1] + t.re22[-1]), "y": float(t.re33[-1] + t.re44[-1])}
+        mad.input("delete, table = beamkit_one_turn;")
+    except BeamkitError:
+        return {"x": math.nan, "y": math.nan}
+    return traces
 
 
 def twiss_xtrack(line, method="4d", max_step_m=None):

@@ -5,8 +5,8 @@ import functools
 import numpy as np
 
 from beamkit import chromaticity as ch
-from beamkit import lattices
-from beamkit.errors import IllConditionedError, InputError
+from beamkit import lattices, madx
+from beamkit.errors import ConvergenceError, IllConditionedError, InputError, UnstableLatticeError
 
 CASES = [
     ("thin-formula-unstable", lambda: ch.fodo_thin_lens_chromaticity(0.5), InputError, ["q", "0.5"]),
@@ -65,7 +65,20 @@ CASES = [
      InputError, ["delta", "0 particles"]),
     ("tune-at-nan", lambda: ch.fit_chromaticity([-1e-3, 0.0, 1e-3], [0.3, 0.31, 0.32]).tune_at(np.nan),
      InputError, ["delta", "nan"]),
+    # issue 16: MAD-X's "TWISS failed" named. f = 3 m < L/4 = 5 m: thin-lens trace 2 - L^2/(4 f^2) = -9.111.
+    ("match-madx-unstable-lattice", lambda: _madx_match(lattices.fodo_cell(20.0, 3.0), knobs=("k1l_f",)),
+     UnstableLatticeError, ["x plane", "9.111", "twiss failed", "focal length"]),
+    # k1l_f driven by the match until the cell is unstable: the match fails, not the lattice given.
+    ("match-madx-driven-unstable",
+     lambda: _madx_match(lattices.lhc_fodo_cell(sextupoles=True), knobs=("k1l_f",)), ConvergenceError,
+     ["twiss failed", "unstable", "put back"]),
 ]
+
+
+def _madx_match(cell, knobs):
+    with madx.session() as mad:
+        mad.load(cell)
+        ch.match_chromaticity(mad, dq_x=5.0, knobs=knobs)
 
 
 @functools.cache

@@ -4,7 +4,7 @@ import functools
 
 import numpy as np
 
-from beamkit import lattices, optics
+from beamkit import lattices, madx, optics
 from beamkit.errors import InputError, UnstableLatticeError
 
 _CELL = lattices.fodo_cell(20.0, 8.0)
@@ -44,7 +44,19 @@ CASES = [
     ("madx-not-session", lambda: optics.twiss_madx(_CELL), InputError, ["mad", "madxsession"]),
     ("madx-step-negative", lambda: optics.twiss_madx(None, max_step_m=-0.5), InputError,
      ["max_step_m", "> 0"]),
+    # issue 16: MAD-X only says "TWISS failed"; the error gives the trace of MAD-X's one-turn matrix,
+    # -9.111 = 2 - L^2/(4 f^2) for the thin-lens FODO cell with f = 3 m < L/4.
+    ("madx-unstable", lambda: _madx_twiss(lattices.fodo_cell(20.0, 3.0)), UnstableLatticeError,
+     ["x plane", "9.111", "twiss failed", "focal length"]),
+    ("madx-unstable-chrom", lambda: _madx_twiss(lattices.fodo_cell(20.0, 3.0), chrom=True),
+     UnstableLatticeError, ["x plane", "9.111", "twiss failed"]),
 ]
+
+
+def _madx_twiss(cell, **kw):
+    with madx.session() as mad:
+        mad.load(cell)
+        optics.twiss_madx(mad, **kw)
 
 
 @functools.cache
