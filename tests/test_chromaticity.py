@@ -76,10 +76,12 @@ def test_corrected_cell_tracks_flat(mad, cell):
     deltas = np.linspace(-1e-3, 1e-3, 21)
     for plane in ("x", "y"):
         fit = chromaticity.chromaticity_from_tracking(line, deltas, plane=plane, order=3)
-        # The cubic fit leaves the fourth-order term ~1e-11 and NAFF errors ~1e-12 / 1e-3;
-        # what remains is the codes' thick-sextupole difference, ~1.3e-8 in x with 64
-        # kicks (issue 9, point 1). A single-kick xtrack sextupole gives -9e-6 / +9e-6.
-        assert abs(fit.dq) < 3e-8, (plane, fit.dq)
+        # The cubic fit leaves the fifth-order term and NAFF errors, ~3e-11 together; what
+        # remains is the 64-kick model's 1/N^2 term, -2.3e-9 in x and +2.2e-9 in y
+        # (sextupoles chapter, eq-sext-kick-error). xtrack's twiss shows a ~1e-8 floor in
+        # Q'_x on this bent cell that tracking does not: a bound of 3e-9 checks that too.
+        # A single-kick xtrack sextupole gives -9e-6 / +9e-6.
+        assert abs(fit.dq) < 3e-9, (plane, fit.dq)
 
 
 def test_bad_requests(mad, cell):

@@ -48,8 +48,8 @@ def test_synthetic_map_satisfies_maxwell_in_the_fringe():
     curl = (d(m.bz, 1, h) - d(m.by, 2, h), d(m.bx, 2, h) - d(m.bz, 0, h),
             d(m.by, 0, h) - d(m.bx, 1, h))
     scale = abs(d(m.by, 2, h))  # ~1 T/m in the fringe
-    # The bound is set by these central differences: error ~h^2 f''' ~ (2e-4)^2 * 1e3
-    # T/m^3 = 4e-5 T/m at most. The truncated potential's own divergence at y = 15 mm is
+    # The bound is set by these central differences: error (h^2/6) f''' ~ (2e-4)^2 / 6 * 1e3
+    # T/m^3 ~ 7e-6 T/m per term. The truncated potential's own divergence at y = 15 mm is
     # below 5e-7 T/m (it grows as y^7 to ~6e-6 T/m at the map's edge, y = 24 mm: see
     # test_truncated_potential_divergence_grows_as_y7), so this checks the curl-free
     # construction and the bulk of div B = 0, not the truncation.

@@ -151,13 +151,37 @@ def test_symplecticity_tricubic_small_trilinear_defect_shown(ps_map, ps_orbit):
     # x block only. A test there cannot see the defect.
     assert defects["trilinear", 0.0] < 1e-6, defects
     # At y = 10 mm, where a beam of a few mm reaches, the trilinear field is not
-    # curl-free between grid points, so the map is not Hamiltonian: the defect is
-    # 1.44e-3 measured, in the x-y coupling entries (physics-notes: ~1e-3 for coarse
-    # maps). Window 1e-3..2e-3.
+    # divergence-free between grid points: no vector potential A with B = curl A exists
+    # there, so the map is not Hamiltonian (a curl does no harm, see
+    # test_symplecticity_needs_div_b_zero_not_curl_b_zero): the defect is 1.44e-3
+    # measured, in the x-y coupling entries (physics-notes: ~1e-3 for coarse maps; they
+    # blame the curl, it is the divergence). Window 1e-3..2e-3.
     assert 1e-3 < defects["trilinear", 0.01] < 2e-3, defects
     # ...more than 1e4 times tricubic's, whose residual is the Jacobian's own numerics:
     # the defect is the interpolant's, not the integrator's.
     assert defects["trilinear", 0.01] > 1e4 * defects["tricubic", 0.01], defects
+
+
+
+def test_symplecticity_needs_div_b_zero_not_curl_b_zero():
+    # The motion is Hamiltonian when B = curl A, i.e. div B = 0; curl B = 0 (no currents) is
+    # not needed. Three linear fields, which the tricubic interpolant reproduces exactly:
+    # with div B = 0 the defect is the numerics' (~1e-11 measured), with div B = g != 0 it
+    # is of order g L / B rho (0.1 measured), whatever the curl.
+    x = np.linspace(-0.05, 0.05, 11)
+    z = np.linspace(-1.0, 1.0, 41)
+    X, Y, Z = np.meshgrid(x, x, z, indexing="ij")
+    g, zero = 0.5, np.zeros_like(X)
+    cases = {"div 0, curl g": (zero, g * Z, zero), "div g, curl 0": (zero, g * Y, zero),
+             "div 0, curl 0": (g * Y, g * X, zero)}
+    defect = {}
+    for name, (bx, by, bz) in cases.items():
+        M = jacobian(FieldMap(x, x, z, bx, by, bz), -0.9, 0.9, 720,
+                     {"x": 0.01, "px": 0.0, "y": 0.01}, 2.784e9, eps=1e-6)
+        defect[name] = np.max(np.abs(M.T @ S4 @ M - S4))
+    # numerics as in the tricubic case above: 1e-9
+    assert defect["div 0, curl g"] < 1e-9 and defect["div 0, curl 0"] < 1e-9, defect
+    assert defect["div g, curl 0"] > 1e-2, defect
 
 
 def test_against_xtrack_boris_spatial_integrator(ps_map, ps_orbit):
