@@ -6,6 +6,9 @@ matrices' ``k/(1+delta)`` part is a central difference with delta_step = 1e-6, w
 is ~1e-16 / 1e-6 times the number of products (measured 2e-11 on the LHC cell, 2.4e-10 on
 the 12-cell ring below), and whose truncation (delta_step^2 Q'''/6) is ~1e-12. Hence the
 tolerances 1e-10 (one cell) and 1e-9 (a ring of ~100 elements).
+
+Second independent source (the last test): xtrack, whose bend models can drop the pole-face
+term (``edge='linear'``) or the body term (``core='expanded'``) one at a time.
 """
 
 import math
