@@ -351,7 +351,11 @@ class Lattice:
         The variables become xtrack knobs (``line.vars``) and the strengths deferred
         expressions of them, so ``line.vars['theta'] = 0`` switches the bends off.
         ``bend_edge_model='full'`` reproduces MAD-X's chromatic edge terms (see the
-        notation page).
+        notation page): the pole faces crossed at the slope ``D' delta`` of the dispersive
+        orbit (:func:`beamkit.matrices.sector_bend_chromatic_terms`), which ``'linear'``
+        leaves out. The bends keep xtrack's default core model; its ``'expanded'`` core
+        would also leave out their body term ``h x (px^2 + py^2)/2``
+        (``tests/test_optics_chromatic.py`` checks both differences against the matrices).
         """
         v.choice("bend_edge_model", bend_edge_model, ("full", "linear", "dipole-only", "suppressed"),
                  "'full' reproduces MAD-X's chromatic edge terms")

@@ -349,8 +349,10 @@ def twiss_matrices(lattice, thin=False, max_step_m=0.5, delta_step=1e-6):
         Longest slice (m) for the table along ``s``.
     delta_step : float
         Momentum step of the central difference for the ``k/(1+delta)`` part of the
-        chromaticity. The truncation error is O(delta_step^2) ~ 1e-12 and rounding
-        O(1e-16/delta_step) ~ 1e-10.
+        chromaticity (the bend and sextupole terms are exact derivatives and do not
+        depend on it). The truncation error is ``(d3Q/d delta3) delta_step^2 / 6`` (0.7
+        delta_step^2 on a cell of 0.39 rad bends: 7e-13 at the default, 7e-7 at 1e-3)
+        and rounding O(1e-16/delta_step) ~ 1e-10.
 
     Notes
     -----
