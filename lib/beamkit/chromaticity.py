@@ -134,9 +134,13 @@ def chromaticity_response(line, knobs, step=1e-3):
     """``d(Q'_x, Q'_y)/d knob`` by finite differences of xtrack's 4D twiss, shape (2, n_knobs).
 
     Chromaticity is linear in sextupole strengths at fixed linear optics, so a forward
-    difference is exact up to xtrack's finite-difference noise in ``dqx`` (~1e-9) divided
-    by ``step``. The knobs are put back afterwards as they were: their values, and the
-    expressions of knobs defined by one (``line.vars['k2s'] = line.vars['a'] * 2``).
+    difference is exact up to the error of each ``Q'`` divided by ``step``. Each ``Q'`` is
+    fitted to xtrack's twiss tunes at nine momentum deviations (as in
+    :func:`match_chromaticity`), not read from xtrack's ``dqx``, a central difference that
+    is off by a few 1e-7 with sextupoles; the fitted value keeps the ~1e-8 that xtrack's
+    off-momentum twiss of a bent cell leaves in ``Q'_x`` (the sextupoles chapter). The
+    knobs are put back afterwards as they were: their values, and the expressions of knobs
+    defined by one (``line.vars['k2s'] = line.vars['a'] * 2``).
 
     Parameters
     ----------

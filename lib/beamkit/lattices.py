@@ -356,6 +356,9 @@ class Lattice:
         leaves out. The bends keep xtrack's default core model; its ``'expanded'`` core
         would also leave out their body term ``h x (px^2 + py^2)/2``
         (``tests/test_optics_chromatic.py`` checks both differences against the matrices).
+        Thick sextupoles are integrated with :data:`beamkit.elements.SEXTUPOLE_KICKS` (64)
+        kicks, not xtrack's default single kick at the centre, which is the thin-lens
+        estimate and leaves ~1e-5 in ``Q'`` on the LHC cell (the sextupoles chapter).
         """
         v.choice("bend_edge_model", bend_edge_model, ("full", "linear", "dipole-only", "suppressed"),
                  "'full' reproduces MAD-X's chromatic edge terms")
