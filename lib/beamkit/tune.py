@@ -212,15 +212,35 @@ def _head_kernel(a, b, ca_re, ca_im, cb_re, cb_im, win, out):
 
 
 @nb.njit(cache=True, nogil=True)
-def _finite_rows(a, b):
-    """True for the rows where both a and b are finite (one pass, no temporaries)."""
-    out = np.ones(a.shape[0], dtype=np.bool_)
-    for r in range(a.shape[0]):
+def _row_status(a, b, rtol):
+    """Per row: finite (both a and b), and constant (both a and b constant to ``rtol``).
+
+    One compiled pass over the data, no temporaries: the finiteness check the analysis needs
+    anyway also keeps each row's extremes. A row with a NaN or inf is not constant (it is
+    lost). With ``b`` the same array as ``a`` (x alone), the second test repeats the first.
+    """
+    n = a.shape[0]
+    finite = np.ones(n, dtype=np.bool_)
+    constant = np.zeros(n, dtype=np.bool_)
+    for r in range(n):
+        a_lo = a_hi = a[r, 0]
+        b_lo = b_hi = b[r, 0]
+        ok = True
         for k in range(a.shape[1]):
-            if not (math.isfinite(a[r, k]) and math.isfinite(b[r, k])):
-                out[r] = False
+            u = a[r, k]
+            w = b[r, k]
+            if not (math.isfinite(u) and math.isfinite(w)):
+                ok = False
                 break
-    return out
+            a_lo = min(a_lo, u)
+            a_hi = max(a_hi, u)
+            b_lo = min(b_lo, w)
+            b_hi = max(b_hi, w)
+        finite[r] = ok
+        if ok:
+            constant[r] = ((a_hi - a_lo) <= rtol * max(abs(a_hi), abs(a_lo))
+                           and (b_hi - b_lo) <= rtol * max(abs(b_hi), abs(b_lo)))
+    return finite, constant
 
 
 @nb.njit(cache=True, nogil=True, fastmath=_FASTMATH)
@@ -265,13 +285,6 @@ def _coarse_peak(a, b, ca, cb, lo, hi):
 def _head_length(n):
     """Samples in the coarse head for a record of ``n`` turns (see _COARSE_FRACTION)."""
     return min(n, max(_COARSE_TURNS, -(-n // _COARSE_FRACTION)))
-
-
-def _constant_rows(a):
-    """Rows of ``a`` constant to rounding (two reductions, no temporaries of a's size)."""
-    hi = a.max(axis=1)
-    lo = a.min(axis=1)
-    return (hi - lo) <= _CONSTANT_RTOL * np.maximum(np.abs(hi), np.abs(lo))
 
 
 def _moments(a, b, ca, cb, grid_index, grid_size, n):
@@ -449,9 +462,14 @@ def tunes(x, px=None, beta=None, alpha=None, *, chunk=8192, n_newton=12):
     elif beta is not None or alpha is not None:
         raise InputError("px", None, "is required with beta and alpha",
                          "give px too, or leave out beta and alpha to analyse x alone")
-    constant = _constant_rows(x2)
-    if px is not None and constant.any():  # px read only for the rows whose x is constant
-        constant[constant] = _constant_rows(p2[constant])
+    finite = np.empty(n_p, dtype=np.bool_)
+    constant = np.empty(n_p, dtype=np.bool_)
+    second = p2 if px is not None else x2
+
+    def status(lo, hi):  # the compiled pass releases the GIL: pieces run side by side
+        finite[lo:hi], constant[lo:hi] = _row_status(x2[lo:hi], second[lo:hi], _CONSTANT_RTOL)
+
+    run_chunks(n_p, status, min_per_task=_ROWS_PER_PRODUCT, max_per_task=chunk)
     if constant.any():
         rows = np.flatnonzero(constant)
         raise InputError("x" if px is None else "x, px", x, f"has {rows.size} constant row(s), first "
@@ -459,7 +477,7 @@ def tunes(x, px=None, beta=None, alpha=None, *, chunk=8192, n_newton=12):
                          "(NaN is kept for lost particles)", "leave these rows out (e.g. a particle "
                          "launched on the closed orbit)")
     out = np.full(n_p, np.nan)
-    idx = np.flatnonzero(_finite_rows(x2, p2 if px is not None else x2))  # lost rows: NaN
+    idx = np.flatnonzero(finite)  # lost rows: NaN
 
     def piece(lo, hi):
         sel = idx[lo:hi]
