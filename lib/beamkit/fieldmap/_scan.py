@@ -82,7 +82,7 @@ class CurrentScan:
                 "mean_x_m": mx["mean_x_m"], "sigma_x_m": mx["sigma_x_m"],
                 "mean_px": mx["mean_px"], "sigma_px": mx["sigma_px"],
                 "alpha_x": mx["alpha"], "beta_x_m": mx["beta_m"], "eps_x_m": mx["eps_m"],
-                "corr_x_px": mx["corr"], "dx_m": mx.get("dx_m", np.nan),
+                "corr_x_px": mx["corr"], "dispersion_x_m": mx.get("dx_m", np.nan),
                 "dispersion_prime_x": mx.get("dpx", np.nan),
                 "eps_betatron_x_m": mx.get("eps_betatron_m", np.nan),
                 "beta_betatron_x_m": mx.get("beta_betatron_m", np.nan),
