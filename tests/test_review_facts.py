@@ -446,9 +446,10 @@ def test_p2_mechanism_is_detuning_times_dispersion_at_launch(source_thin_cell):
     assert abs(found / predicted - 1) < 0.03, found / predicted
 
 
-def test_p2_uncorrected_source_cell_real_naff_bias_only():
-    """The source's uncorrected thin cell (kicks kL/2, -kL, kL/2, 55 m drifts, no bends):
-    -0.3360318 from PyNAFF on x at 40 mm; the exact value is -tan(pi Q)/pi."""
+
+def source_uncorrected_thin_cell():
+    """The source's uncorrected thin cell: kicks kL/2, -kL, kL/2 with k L = 0.008 x 3.3,
+    55 m drifts, no bends, 7 TeV protons."""
     import xtrack as xt
 
     kl = 0.008 * 3.3
@@ -456,6 +457,12 @@ def test_p2_uncorrected_source_cell_real_naff_bias_only():
                              xt.Multipole(knl=[0, -kl]), xt.Drift(length=55.0),
                              xt.Multipole(knl=[0, kl / 2])])
     line.particle_ref = xt.Particles(mass0=xt.PROTON_MASS_EV, q0=1, energy0=7e12)
+    return line
+
+def test_p2_uncorrected_source_cell_real_naff_bias_only():
+    """The source's uncorrected thin cell (kicks kL/2, -kL, kL/2, 55 m drifts, no bends):
+    -0.3360318 from PyNAFF on x at 40 mm; the exact value is -tan(pi Q)/pi."""
+    line = source_uncorrected_thin_cell()
     tw = line.twiss(method="4d")
     exact = -math.tan(math.pi * tw.qx) / math.pi  # thin symmetric FODO: exact
     slope = {a: np.polyfit(*tunes_from_launch(line, 0.04, False, a), 1)[0] for a in ("real", "complex")}
@@ -471,13 +478,7 @@ def test_p2_uncorrected_source_cell_real_naff_bias_only():
 
 # ----------------------------------------------------------------------------- point 13
 def test_p13_source_thin_vs_thick_is_200_times_the_index_error():
-    import xtrack as xt
-
-    kl = 0.008 * 3.3
-    line = xt.Line(elements=[xt.Multipole(knl=[0, kl / 2]), xt.Drift(length=55.0),
-                             xt.Multipole(knl=[0, -kl]), xt.Drift(length=55.0),
-                             xt.Multipole(knl=[0, kl / 2])])
-    line.particle_ref = xt.Particles(mass0=xt.PROTON_MASS_EV, q0=1, energy0=7e12)
+    line = source_uncorrected_thin_cell()
     tw = line.twiss(method="4d")
     # the source's "delta = 0" particle has delta = +1e-4: its tune is Q(0) + Q' 1e-4
     assert abs(tw.qx + tw.dqx * 1e-4 - SOURCE_Q_THIN_DELTA0) < 5e-7  # 40 mm detuning-free, NAFF 1e-5 bias
